@@ -1,0 +1,32 @@
+# The README's two set-up commands: `make run` serves the sample corpus, `make test` runs the suite.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+INDEX_DIR ?= index
+
+.PHONY: run test lint install
+
+install: $(VENV)/.installed
+
+# CPU torch first (a local wheel here): a plain `torch` requirement would pull a multi-GB CUDA build.
+$(VENV)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet torch==2.13.0
+	$(BIN)/pip install --quiet -e '.[dev]'
+	touch $@
+
+run: install
+	$(BIN)/reportqa ingest --index-dir $(INDEX_DIR) corpus/
+	@echo
+	@echo "Serving on http://127.0.0.1:8000 (API docs at /docs). Try:"
+	@echo "  curl -s http://127.0.0.1:8000/v1/ask -H 'Content-Type: application/json' \\"
+	@echo "       -d '{\"question\": \"Who is the Russian defence minister?\"}'"
+	@echo
+	REPORTQA_INDEX_DIR=$(INDEX_DIR) $(BIN)/reportqa serve
+
+test: install
+	$(BIN)/python -m pytest
+
+lint: install
+	$(BIN)/ruff check . && $(BIN)/ruff format --check .

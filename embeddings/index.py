@@ -1,0 +1,127 @@
+"""FAISS vector index keyed by passage ids, persisted atomically."""
+
+import os
+import tempfile
+from pathlib import Path
+
+import faiss
+import numpy as np
+
+INDEX_KINDS = ("flat", "hnsw")
+
+
+class VectorIndex:
+    """Inner-product search over unit vectors, each stored under an int64 id.
+
+    `flat` is exact search (the default); `hnsw` is approximate and fast on large collections, and
+    rebuilds its graph when vectors are removed, since HNSW cannot delete in place.
+
+    Usage:
+        index = VectorIndex(dimension=384)
+        index.add(np.array([7]), vectors)
+        ids, scores = index.search(query_vector, k=5)
+        index.save(Path("index/vectors.faiss"))
+
+    Args:
+        dimension: vector length.
+        kind: "flat" (default) or "hnsw".
+        hnsw_neighbors: graph degree M for "hnsw" (default 32).
+    """
+
+    def __init__(self, dimension: int, kind: str = "flat", hnsw_neighbors: int = 32):
+        if kind not in INDEX_KINDS:
+            raise ValueError(f"index kind must be one of {INDEX_KINDS}, not {kind!r}")
+        self.dimension = dimension
+        self.kind = kind
+        self.hnsw_neighbors = hnsw_neighbors
+        self._index = self._empty()
+
+    def _empty(self) -> faiss.IndexIDMap2:
+        if self.kind == "hnsw":
+            inner = faiss.IndexHNSWFlat(self.dimension, self.hnsw_neighbors, faiss.METRIC_INNER_PRODUCT)
+            inner.hnsw.efSearch = 128
+        else:
+            inner = faiss.IndexFlatIP(self.dimension)
+        return faiss.IndexIDMap2(inner)
+
+    def to_dict(self) -> dict:
+        return {"dimension": self.dimension, "kind": self.kind, "size": len(self)}
+
+    def __len__(self) -> int:
+        return int(self._index.ntotal)
+
+    def ids(self) -> np.ndarray:
+        """All stored ids, as int64."""
+        return faiss.vector_to_array(self._index.id_map).astype(np.int64)
+
+    def add(self, ids: np.ndarray, vectors: np.ndarray) -> None:
+        if len(ids) != len(vectors):
+            raise ValueError(f"{len(ids)} ids for {len(vectors)} vectors")
+        if len(ids):
+            self._index.add_with_ids(np.ascontiguousarray(vectors, dtype=np.float32), np.asarray(ids, np.int64))
+
+    def remove(self, ids: np.ndarray) -> None:
+        ids = np.asarray(ids, dtype=np.int64)
+        if not len(ids):
+            return
+        if self.kind == "flat":
+            self._index.remove_ids(faiss.IDSelectorBatch(ids))
+            return
+        # HNSW cannot delete: rebuild from the vectors that stay.
+        kept = np.setdiff1d(self.ids(), ids)
+        vectors = np.stack([self._index.reconstruct(int(i)) for i in kept]) if len(kept) else None
+        self._index = self._empty()
+        if vectors is not None:
+            self.add(kept, vectors)
+
+    def vectors(self, ids: np.ndarray) -> np.ndarray:
+        return np.stack([self._index.reconstruct(int(i)) for i in ids])
+
+    def search(self, query: np.ndarray, k: int, allowed_ids: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+        """Return the ids and scores of the k nearest vectors, best first.
+
+        Args:
+            query: one unit vector.
+            k: how many results at most.
+            allowed_ids: when given, only these ids are searched.
+        """
+        if allowed_ids is not None and len(allowed_ids) == 0:
+            return np.zeros(0, np.int64), np.zeros(0, np.float32)
+        k = min(k, len(self) if allowed_ids is None else len(allowed_ids))
+        if k <= 0:
+            return np.zeros(0, np.int64), np.zeros(0, np.float32)
+        params = None
+        if allowed_ids is not None:
+            selector = faiss.IDSelectorBatch(np.asarray(allowed_ids, np.int64))
+            if self.kind == "hnsw":
+                params = faiss.SearchParametersHNSW(sel=selector, efSearch=max(128, k))
+            else:
+                params = faiss.SearchParameters(sel=selector)
+        scores, ids = self._index.search(query.reshape(1, -1).astype(np.float32), k, params=params)
+        found = ids[0] >= 0
+        return ids[0][found], scores[0][found]
+
+    def save(self, path: Path) -> None:
+        """Write to `path` atomically: readers see the old file or the new one, never a torn one."""
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=path.name, suffix=".tmp")
+        os.close(fd)
+        try:
+            faiss.write_index(self._index, tmp)
+            with open(tmp, "rb") as handle:
+                os.fsync(handle.fileno())
+            os.replace(tmp, path)
+        finally:
+            if os.path.exists(tmp):
+                os.unlink(tmp)
+
+    @classmethod
+    def load(cls, path: Path, hnsw_neighbors: int = 32) -> "VectorIndex":
+        raw = faiss.read_index(str(path))
+        if not isinstance(raw, faiss.IndexIDMap2):
+            raw = faiss.downcast_index(raw)
+        inner = faiss.downcast_index(raw.index)
+        kind = "hnsw" if isinstance(inner, faiss.IndexHNSWFlat) else "flat"
+        index = cls(raw.d, kind=kind, hnsw_neighbors=hnsw_neighbors)
+        index._index = raw
+        return index

@@ -1,0 +1,1 @@
+"""reportqa: extractive question answering over a collection of reports, with verifiable citations."""

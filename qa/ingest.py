@@ -1,0 +1,91 @@
+"""Ingesting report files into a pipeline: discovery, loading, stable ids, batching, progress."""
+
+import hashlib
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from tqdm import tqdm
+
+from qa.loaders import Failure, LoadError, discover, load_file
+from qa.models import Document
+from qa.pipeline import Pipeline
+
+
+@dataclass
+class IngestReport:
+    """What an ingest did, and the files or lines it could not read, each with the reason."""
+
+    added: list[str] = field(default_factory=list)
+    replaced: list[str] = field(default_factory=list)
+    skipped: list[str] = field(default_factory=list)
+    passages: int = 0
+    failures: list[Failure] = field(default_factory=list)
+
+
+def ingest_paths(
+    pipeline: Pipeline,
+    paths: Iterable[Path],
+    source: str | None = None,
+    batch_documents: int = 32,
+    show_progress: bool = True,
+) -> IngestReport:
+    """Ingest files and folders (recursively); unreadable files are reported and the rest go on.
+
+    Args:
+        pipeline: where documents go.
+        paths: files or folders.
+        source: the `source` metadata for every document; the file's folder name when None.
+        batch_documents: documents embedded and committed together (default 32).
+        show_progress: draw a progress bar of files and passages (default True).
+    """
+    files, failures = discover(list(paths))
+    report = IngestReport(failures=failures)
+    batch: list[Document] = []
+    taken: set[str] = set()
+    with tqdm(total=len(files), unit="file", disable=not show_progress) as bar:
+        for path in files:
+            try:
+                for item in load_file(path, source):
+                    if isinstance(item, Failure):
+                        report.failures.append(item)
+                        continue
+                    document = _with_stable_id(pipeline, item, taken)
+                    taken.add(document.id)
+                    batch.append(document)
+            except (LoadError, OSError) as error:
+                report.failures.append(Failure(str(path), str(error)))
+            if len(batch) >= batch_documents:
+                _flush(pipeline, batch, report)
+            bar.update(1)
+            bar.set_postfix(passages=report.passages, failed=len(report.failures))
+        _flush(pipeline, batch, report)
+        bar.set_postfix(passages=report.passages, failed=len(report.failures))
+    return report
+
+
+def _flush(pipeline: Pipeline, batch: list[Document], report: IngestReport) -> None:
+    if not batch:
+        return
+    result = pipeline.add_documents(batch)
+    report.added += result.added
+    report.replaced += result.replaced
+    report.skipped += result.skipped
+    report.passages += result.passages
+    batch.clear()
+
+
+def _with_stable_id(pipeline: Pipeline, document: Document, taken: set[str]) -> Document:
+    """Keep the id a file had before; a name already used by another file gets a path-hash suffix."""
+    known = pipeline.store.id_for_origin(document.origin)
+    if known:
+        return _replace_id(document, known)
+    owner = pipeline.store.document(document.id)
+    if document.id in taken or (owner is not None and owner.origin != document.origin):
+        suffix = hashlib.sha1(document.origin.encode("utf-8", "surrogatepass")).hexdigest()[:8]
+        return _replace_id(document, f"{document.id}-{suffix}")
+    return document
+
+
+def _replace_id(document: Document, document_id: str) -> Document:
+    return Document(document_id, document.text, document.title, document.date, document.source, document.origin)

@@ -1,0 +1,170 @@
+"""Reading reports from files: plain text, Markdown, HTML, PDF and JSON Lines."""
+
+import json
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+
+from qa.models import Document
+
+SUPPORTED_SUFFIXES = (".txt", ".md", ".html", ".htm", ".pdf", ".jsonl")
+_DATE_LINE = re.compile(r"^\s*date\s+(\d{4}-\d{2}-\d{2})\b")
+_MAX_TITLE = 200
+
+
+class LoadError(Exception):
+    """A report that cannot be read, with the reason in words."""
+
+
+@dataclass(frozen=True)
+class Failure:
+    path: str
+    reason: str
+
+
+def discover(paths: list[Path]) -> tuple[list[Path], list[Failure]]:
+    """Expand files and folders (recursively) into the supported report files, sorted."""
+    files: list[Path] = []
+    failures: list[Failure] = []
+    for path in paths:
+        if path.is_dir():
+            files.extend(sorted(p for p in path.rglob("*") if p.is_file() and p.suffix.lower() in SUPPORTED_SUFFIXES))
+        elif path.is_file():
+            if path.suffix.lower() in SUPPORTED_SUFFIXES:
+                files.append(path)
+            else:
+                failures.append(Failure(str(path), f"unsupported file type; use one of {', '.join(SUPPORTED_SUFFIXES)}"))
+        else:
+            failures.append(Failure(str(path), "no such file or folder"))
+    return files, failures
+
+
+def load_file(path: Path, source: str | None = None) -> Iterator[Document | Failure]:
+    """Yield the documents in one file; a JSON Lines file yields one per line, bad lines as failures."""
+    suffix = path.suffix.lower()
+    if suffix == ".jsonl":
+        yield from _load_jsonl(path, source)
+        return
+    if suffix == ".pdf":
+        text, html_title = _read_pdf(path), None
+    elif suffix in (".html", ".htm"):
+        text, html_title = _read_html(path)
+    else:
+        text, html_title = _read_text(path), None
+    if not text.strip():
+        raise LoadError("the file has no text")
+    report_date, title = _date_and_title(text, markdown=suffix == ".md")
+    yield Document(
+        id=slug(path.stem),
+        text=text,
+        title=html_title or title or path.name,
+        date=report_date,
+        source=source if source is not None else path.parent.name,
+        origin=str(path.resolve()),
+    )
+
+
+def slug(name: str) -> str:
+    """A document id made of letters, digits, '.', '_' and '-'."""
+    cleaned = re.sub(r"[^A-Za-z0-9._-]+", "-", name).strip("-.")
+    return cleaned[:100] or "document"
+
+
+def parse_date(value: str) -> str:
+    """Validate an ISO `YYYY-MM-DD` date and return it; the ValueError says what is wrong."""
+    try:
+        if re.fullmatch(r"\d{4}-\d{2}-\d{2}", value):
+            return date.fromisoformat(value).isoformat()
+    except ValueError:
+        pass
+    raise ValueError(f"date must be a real date written YYYY-MM-DD, got {value!r}")
+
+
+def _read_text(path: Path) -> str:
+    try:
+        raw = path.read_text(encoding="utf-8")
+    except UnicodeDecodeError as error:
+        raise LoadError(f"not UTF-8 text ({error.reason} at byte {error.start})") from None
+    return raw.replace("\r\n", "\n").replace("\r", "\n")
+
+
+def _read_html(path: Path) -> tuple[str, str | None]:
+    from bs4 import BeautifulSoup
+
+    soup = BeautifulSoup(_read_text(path), "html.parser")
+    title = soup.title.get_text(" ", strip=True) if soup.title else None
+    # Only what a reader of the page sees: drop scripts, styles, and the head.
+    for hidden in soup(["script", "style", "noscript", "template", "head", "svg"]):
+        hidden.decompose()
+    lines = (re.sub(r"[ \t\f\v]+", " ", line).strip() for line in soup.get_text("\n").split("\n"))
+    text = re.sub(r"\n{3,}", "\n\n", "\n".join(lines)).strip()
+    return text, title or None
+
+
+def _read_pdf(path: Path) -> str:
+    from pypdf import PdfReader
+    from pypdf.errors import PdfReadError
+
+    try:
+        reader = PdfReader(path)
+        pages = [page.extract_text() or "" for page in reader.pages]
+    except (PdfReadError, ValueError, KeyError, OSError) as error:
+        raise LoadError(f"not a readable PDF ({error})") from None
+    # Re-join lines the PDF wrapped, so sentences are not cut at every line end.
+    joined = [re.sub(r"(?<!\n)\n(?!\n)", " ", re.sub(r"-\n(?=[a-z])", "", page)).strip() for page in pages]
+    text = "\n\n".join(page for page in joined if page)
+    if not text:
+        raise LoadError("the PDF has no text layer (a scanned image?); run OCR on it first")
+    return text
+
+
+def _date_and_title(text: str, markdown: bool) -> tuple[str | None, str | None]:
+    lines = [line.strip() for line in text.split("\n")]
+    report_date = None
+    first = next((i for i, line in enumerate(lines) if line), None)
+    if first is None:
+        return None, None
+    match = _DATE_LINE.match(lines[first])
+    if match:
+        try:
+            report_date = parse_date(match.group(1))
+        except ValueError:
+            report_date = None
+        following = next((line for line in lines[first + 1 :] if line), None)
+        return report_date, _shorten(following) if following else None
+    if markdown and lines[first].startswith("#"):
+        return None, _shorten(lines[first].lstrip("#").strip())
+    return None, None
+
+
+def _shorten(title: str) -> str:
+    if len(title) <= _MAX_TITLE:
+        return title
+    return title[:_MAX_TITLE].rsplit(" ", 1)[0] + "…"
+
+
+def _load_jsonl(path: Path, source: str | None) -> Iterator[Document | Failure]:
+    for number, line in enumerate(_read_text(path).split("\n"), start=1):
+        if not line.strip():
+            continue
+        where = f"{path}:{number}"
+        try:
+            record = json.loads(line)
+            if not isinstance(record, dict):
+                raise ValueError("each line must be a JSON object")
+            text = record.get("text")
+            if not isinstance(text, str) or not text.strip():
+                raise ValueError('"text" must be a non-empty string')
+            report_date = record.get("date")
+            yield Document(
+                id=slug(str(record.get("id") or f"{path.stem}-{number}")),
+                text=text,
+                title=str(record.get("title") or ""),
+                date=parse_date(str(report_date)) if report_date else None,
+                source=str(record.get("source") or source or path.stem),
+                origin=f"{path.resolve()}#{record.get('id') or number}",
+            )
+        except ValueError as error:  # json.JSONDecodeError is a ValueError
+            yield Failure(where, str(error))

@@ -1,0 +1,63 @@
+"""Plain data types that flow between the pipeline's stages."""
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+
+@dataclass(frozen=True)
+class Document:
+    """A report: its full text and metadata. `date` is ISO `YYYY-MM-DD` or None."""
+
+    id: str
+    text: str
+    title: str = ""
+    date: str | None = None
+    source: str = ""
+    origin: str = ""  # the file a report was read from, if any
+
+
+@dataclass(frozen=True)
+class Passage:
+    """A slice of a document: `document.text[start:end] == text`, sentences in document offsets."""
+
+    id: int
+    document_id: str
+    start: int
+    end: int
+    text: str
+    sentences: tuple[tuple[int, int], ...]
+    sentence_vectors: np.ndarray | None = field(default=None, compare=False, repr=False)
+
+
+@dataclass(frozen=True)
+class ScoredPassage:
+    """A retrieved passage with its fused retrieval score in [0, 1] and 1-based rank."""
+
+    passage: Passage
+    score: float
+    rank: int
+
+
+@dataclass(frozen=True)
+class Span:
+    """A reader's answer: `[start, end)` character offsets into a document, and a score in [0, 1]."""
+
+    document_id: str
+    passage_id: int
+    start: int
+    end: int
+    score: float
+
+
+@dataclass(frozen=True)
+class Filters:
+    """Restricts retrieval to a date range (inclusive ISO dates), sources and document ids."""
+
+    date_from: str | None = None
+    date_to: str | None = None
+    sources: tuple[str, ...] = ()
+    document_ids: tuple[str, ...] = ()
+
+    def is_empty(self) -> bool:
+        return not (self.date_from or self.date_to or self.sources or self.document_ids)

@@ -1,0 +1,277 @@
+"""The answering pipeline: one index directory of documents, passages, vectors and BM25."""
+
+import hashlib
+import json
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from embeddings.encoder import Encoder
+from embeddings.index import VectorIndex
+from qa.answers import Answer, assemble_answers
+from qa.models import Document, Filters, Passage, ScoredPassage
+from qa.readers import Question, Reader, SentenceReader
+from qa.retrieval import HybridRetriever
+from qa.sparse import SparseIndex
+from qa.splitter import PassageSplitter
+from qa.store import DocumentStore, NewPassage
+
+STORE_FILE = "store.sqlite3"
+VECTORS_FILE = "vectors.faiss"
+MAX_QUESTION_CHARS = 1000
+
+
+class EmptyIndexError(Exception):
+    """Asked before any report was ingested."""
+
+
+class UnknownDocumentError(KeyError):
+    """No document has this id."""
+
+
+@dataclass(frozen=True)
+class WriteResult:
+    """What a write did: documents added, replaced and skipped (unchanged), and passages written."""
+
+    added: list[str] = field(default_factory=list)
+    replaced: list[str] = field(default_factory=list)
+    skipped: list[str] = field(default_factory=list)
+    passages: int = 0
+
+
+@dataclass(frozen=True)
+class AskResult:
+    question: str
+    answers: list[Answer]
+    no_answer: bool
+    passages: list[ScoredPassage]
+    timings_ms: dict[str, float]
+
+
+class Pipeline:
+    """Ingests documents and answers questions over one index directory.
+
+    The directory holds `store.sqlite3` (documents, passages, sentence vectors) and
+    `vectors.faiss` (passage vectors keyed by passage id). Writes commit the store only after the
+    vectors are saved, and opening reconciles the two, so a crash at any point leaves them agreeing.
+
+    Usage:
+        pipeline = Pipeline(Path("index"))
+        pipeline.add_documents([Document(id="a", text="Sergei Shoigu is the defence minister.")])
+        result = pipeline.ask("Who is the defence minister?")
+
+    Args:
+        index_dir: where the index lives (created when missing).
+        encoder: the embedder; loaded from the packaged model when None.
+        index_kind: "flat" (exact, default) or "hnsw", for a new index; an existing one keeps its kind.
+        splitter_tokens: passage length in embedder tokens (default 200).
+        overlap_tokens: passage overlap in embedder tokens (default 48).
+        no_answer_threshold: answers scoring below this are not returned (default 0.35).
+    """
+
+    def __init__(
+        self,
+        index_dir: Path,
+        encoder: Encoder | None = None,
+        index_kind: str = "flat",
+        splitter_tokens: int = 200,
+        overlap_tokens: int = 48,
+        no_answer_threshold: float = 0.35,
+    ):
+        self.index_dir = Path(index_dir)
+        self.encoder = encoder or Encoder()
+        self.splitter = PassageSplitter(self.encoder.tokenizer, splitter_tokens, overlap_tokens)
+        self.no_answer_threshold = no_answer_threshold
+        self.readers: dict[str, Reader] = {"sentence": SentenceReader()}
+        self.default_reader = "sentence"
+        self.store = DocumentStore(self.index_dir / STORE_FILE)
+        self._lock = threading.RLock()
+        self._check_model()
+        self.vectors = self._load_vectors(index_kind)
+        self.sparse = SparseIndex()
+        self._sparse_stale = True
+        self.retriever = HybridRetriever(self.vectors, self.sparse)
+        self._reconcile()
+
+    def to_dict(self) -> dict:
+        return {
+            "index_dir": str(self.index_dir),
+            "encoder": self.encoder.to_dict(),
+            "splitter": self.splitter.to_dict(),
+            "index": self.vectors.to_dict(),
+            "retriever": self.retriever.to_dict(),
+            "no_answer_threshold": self.no_answer_threshold,
+            "default_reader": self.default_reader,
+        }
+
+    # --- opening -------------------------------------------------------------------------------
+
+    def _check_model(self) -> None:
+        stored = self.store.setting("embedding_dimension")
+        if stored is None:
+            self.store.set_setting("embedding_dimension", str(self.encoder.dimension))
+        elif int(stored) != self.encoder.dimension:
+            raise ValueError(
+                f"{self.index_dir} was built with {stored}-dimensional embeddings, but the encoder makes "
+                f"{self.encoder.dimension}; use another index directory or re-ingest"
+            )
+
+    def _load_vectors(self, kind: str) -> VectorIndex:
+        path = self.index_dir / VECTORS_FILE
+        if path.exists():
+            return VectorIndex.load(path)
+        return VectorIndex(self.encoder.dimension, kind=kind)
+
+    def _reconcile(self) -> None:
+        """Make the vectors match the store: drop orphan vectors, embed passages that lack one."""
+        stored = self.store.passage_ids()
+        indexed = self.vectors.ids()
+        orphans = np.setdiff1d(indexed, stored)
+        missing = np.setdiff1d(stored, indexed)
+        if not len(orphans) and not len(missing):
+            return
+        self.vectors.remove(orphans)
+        passages = self.store.passages(missing.tolist())
+        self.vectors.add(np.array([p.id for p in passages], np.int64), self.encoder.encode([p.text for p in passages]))
+        self.vectors.save(self.index_dir / VECTORS_FILE)
+
+    # --- writing -------------------------------------------------------------------------------
+
+    def add_documents(self, documents: list[Document]) -> WriteResult:
+        """Add or replace documents (by id); an unchanged document is skipped."""
+        prepared = []
+        result = WriteResult()
+        for document in documents:
+            digest = content_hash(document)
+            previous = self.store.content_hash(document.id)
+            if previous == digest:
+                result.skipped.append(document.id)
+                continue
+            (result.replaced if previous else result.added).append(document.id)
+            prepared.append((document, digest))
+        # Embedding is the slow part: do it before taking the write lock.
+        passages = self._embed_passages([document for document, _ in prepared])
+        self._write(lambda: [self._put(doc, digest, new) for (doc, digest), new in zip(prepared, passages, strict=True)])
+        return WriteResult(result.added, result.replaced, result.skipped, sum(len(p) for p in passages))
+
+    def delete_document(self, document_id: str) -> None:
+        if self.store.content_hash(document_id) is None:
+            raise UnknownDocumentError(document_id)
+        self._write(lambda: self.vectors.remove(np.array(self.store.delete_document(document_id), np.int64)))
+
+    def _put(self, document: Document, digest: str, passages: list[tuple[NewPassage, np.ndarray]]) -> None:
+        new_ids, old_ids = self.store.put_document(document, digest, [p for p, _ in passages])
+        self.vectors.remove(np.array(old_ids, np.int64))
+        if passages:
+            self.vectors.add(np.array(new_ids, np.int64), np.stack([vector for _, vector in passages]))
+
+    def _write(self, change) -> None:
+        with self._lock:
+            try:
+                with self.store.transaction():
+                    change()
+                    # Vectors are on disk before the store commits; `_reconcile` mends a crash between.
+                    self.vectors.save(self.index_dir / VECTORS_FILE)
+            except BaseException:
+                self.vectors = self._load_vectors(self.vectors.kind)
+                self.retriever.vectors = self.vectors
+                self._reconcile()
+                raise
+            finally:
+                self._sparse_stale = True
+
+    def _embed_passages(self, documents: list[Document]) -> list[list[tuple[NewPassage, np.ndarray]]]:
+        splits = [self.splitter.split(document.text) for document in documents]
+        texts, relative_sentences = [], []
+        for document, spans in zip(documents, splits, strict=True):
+            for span in spans:
+                texts.append(document.text[span.start : span.end])
+                relative_sentences.append([(s - span.start, e - span.start) for s, e in span.sentences])
+        vectors, sentence_vectors = self.encoder.encode_with_spans(texts, relative_sentences)
+        result, position = [], 0
+        for document, spans in zip(documents, splits, strict=True):
+            passages = []
+            for span in spans:
+                text = texts[position]
+                passages.append(
+                    (NewPassage(span.start, span.end, text, span.sentences, sentence_vectors[position]), vectors[position])
+                )
+                position += 1
+            result.append(passages)
+        return result
+
+    # --- reading -------------------------------------------------------------------------------
+
+    def retrieve(
+        self, question: Question, top_k: int, filters: Filters | None = None, mode: str = "hybrid"
+    ) -> list[ScoredPassage]:
+        allowed = None if filters is None or filters.is_empty() else self.store.passage_ids(filters)
+        with self._lock:
+            if self._sparse_stale:
+                ids, texts = zip(*self.store.iter_passage_texts(), strict=True) if self.store.count_passages() else ((), ())
+                self.sparse.build(np.array(ids, np.int64), list(texts))
+                self._sparse_stale = False
+            hits = self.retriever.retrieve(question.text, question.vector, top_k, allowed, mode)
+        passages = self.store.passages([hit.passage_id for hit in hits], with_vectors=True)
+        by_id: dict[int, Passage] = {p.id: p for p in passages}
+        return [
+            ScoredPassage(by_id[hit.passage_id], hit.score, rank)
+            for rank, hit in enumerate((h for h in hits if h.passage_id in by_id), start=1)
+        ]
+
+    def ask(
+        self,
+        question: str,
+        top_k: int = 5,
+        max_answers: int = 3,
+        reader: str | None = None,
+        filters: Filters | None = None,
+    ) -> AskResult:
+        """Answer a question from the indexed reports.
+
+        Args:
+            question: the question, 1 to 1,000 characters.
+            top_k: passages to retrieve and read (default 5).
+            max_answers: answers to return at most (default 3).
+            reader: a name in `readers`; the default reader when None.
+            filters: restricts which documents are searched.
+
+        Raises:
+            ValueError: the question or a parameter is not acceptable (the message says why).
+            EmptyIndexError: nothing has been ingested yet.
+        """
+        question = question.strip()
+        if not question or len(question) > MAX_QUESTION_CHARS:
+            raise ValueError(f"question must be 1 to {MAX_QUESTION_CHARS} characters (after trimming spaces)")
+        chosen = self.readers.get(reader or self.default_reader)
+        if chosen is None:
+            raise ValueError(f"reader must be one of {sorted(self.readers)}, not {reader!r}")
+        if self.store.count_passages() == 0:
+            raise EmptyIndexError(
+                "no reports are indexed yet: run `reportqa ingest PATH` or POST /v1/documents first"
+            )
+        started = time.perf_counter()
+        vector = self.encoder.encode([question])[0]
+        encoded = time.perf_counter()
+        passages = self.retrieve(Question(question, vector), top_k, filters)
+        retrieved = time.perf_counter()
+        spans = chosen.read(Question(question, vector), passages, max_answers)
+        documents = {doc_id: self.store.document(doc_id) for doc_id in {span.document_id for span in spans}}
+        answers = assemble_answers(spans, documents, max_answers, self.no_answer_threshold)
+        finished = time.perf_counter()
+        timings = {
+            "encode": (encoded - started) * 1000,
+            "retrieve": (retrieved - encoded) * 1000,
+            "read": (finished - retrieved) * 1000,
+            "total": (finished - started) * 1000,
+        }
+        return AskResult(question, answers, not answers, passages, {k: round(v, 2) for k, v in timings.items()})
+
+
+def content_hash(document: Document) -> str:
+    """A digest of what a document says, to skip re-ingesting it unchanged."""
+    payload = json.dumps([document.text, document.title, document.date, document.source], ensure_ascii=False)
+    return hashlib.sha256(payload.encode("utf-8", "surrogatepass")).hexdigest()

@@ -1,0 +1,6 @@
+"""Readers turn a question and retrieved passages into scored answer spans."""
+
+from qa.readers.base import Question, Reader
+from qa.readers.sentence import SentenceReader
+
+__all__ = ["Question", "Reader", "SentenceReader"]

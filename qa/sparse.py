@@ -1,0 +1,55 @@
+"""BM25 keyword retrieval over passages (bm25s), rebuilt from the store when passages change."""
+
+import bm25s
+import numpy as np
+
+
+class SparseIndex:
+    """BM25 over passage texts, searched by passage id.
+
+    bm25s builds a static index, so `build` indexes the whole collection at once; the pipeline
+    rebuilds it lazily after writes (about a second per 100k passages).
+
+    Usage:
+        sparse = SparseIndex()
+        sparse.build(ids, texts)
+        ids, scores = sparse.search("Russian defence minister", k=5)
+
+    Args:
+        k1: BM25 term-frequency saturation (default 1.2).
+        b: BM25 length normalisation (default 0.75).
+    """
+
+    def __init__(self, k1: float = 1.2, b: float = 0.75):
+        self.k1 = k1
+        self.b = b
+        self._ids = np.zeros(0, dtype=np.int64)
+        self._bm25: bm25s.BM25 | None = None
+
+    def to_dict(self) -> dict:
+        return {"k1": self.k1, "b": self.b, "size": len(self._ids)}
+
+    def __len__(self) -> int:
+        return len(self._ids)
+
+    def build(self, ids: np.ndarray, texts: list[str]) -> None:
+        self._ids = np.asarray(ids, dtype=np.int64)
+        self._bm25 = None
+        if len(texts):
+            tokens = bm25s.tokenize(texts, stopwords="en", show_progress=False)
+            self._bm25 = bm25s.BM25(k1=self.k1, b=self.b)
+            self._bm25.index(tokens, show_progress=False)
+
+    def search(self, query: str, k: int, allowed_ids: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+        """Return up to k passage ids with a positive BM25 score, best first."""
+        if self._bm25 is None:
+            return np.zeros(0, np.int64), np.zeros(0, np.float32)
+        terms = bm25s.tokenize([query], stopwords="en", return_ids=False, show_progress=False)[0]
+        scores = self._bm25.get_scores(terms)
+        if allowed_ids is not None:
+            scores = np.where(np.isin(self._ids, allowed_ids), scores, 0.0)
+        candidates = np.flatnonzero(scores > 0)
+        if len(candidates) > k:
+            candidates = candidates[np.argpartition(-scores[candidates], k - 1)[:k]]
+        order = candidates[np.argsort(-scores[candidates], kind="stable")]
+        return self._ids[order], scores[order].astype(np.float32)

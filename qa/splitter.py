@@ -1,0 +1,98 @@
+"""Sentence-aware passage splitting with character offsets into the document."""
+
+from dataclasses import dataclass
+
+from transformers import PreTrainedTokenizerBase
+
+from qa.sentences import sentence_spans
+
+
+@dataclass(frozen=True)
+class PassageSpan:
+    """`[start, end)` of a passage in its document, and the sentences it holds (document offsets)."""
+
+    start: int
+    end: int
+    sentences: tuple[tuple[int, int], ...]
+    tokens: int
+
+
+class PassageSplitter:
+    """Packs whole sentences into passages of at most `max_tokens` embedder tokens, with overlap.
+
+    A sentence longer than `max_tokens` is cut at token boundaries. Offsets always slice the
+    document exactly: `text[p.start:p.end]` is the passage's text.
+
+    Usage:
+        splitter = PassageSplitter(encoder.tokenizer)
+        spans = splitter.split(document.text)
+
+    Args:
+        tokenizer: the embedder's tokenizer, so lengths are counted in the tokens it truncates by.
+        max_tokens: passage length limit, without special tokens (default 200; the model's limit is 256).
+        overlap_tokens: up to this many tokens of trailing sentences repeat at the next passage's start
+            (default 48), so an answer near a boundary is whole in at least one passage.
+    """
+
+    def __init__(self, tokenizer: PreTrainedTokenizerBase, max_tokens: int = 200, overlap_tokens: int = 48):
+        if not 0 <= overlap_tokens < max_tokens:
+            raise ValueError("overlap_tokens must be at least 0 and below max_tokens")
+        self.tokenizer = tokenizer
+        self.max_tokens = max_tokens
+        self.overlap_tokens = overlap_tokens
+
+    def to_dict(self) -> dict:
+        return {"max_tokens": self.max_tokens, "overlap_tokens": self.overlap_tokens}
+
+    def split(self, text: str) -> list[PassageSpan]:
+        sentences = self._sentences_with_lengths(text)
+        passages: list[PassageSpan] = []
+        current: list[tuple[int, int, int]] = []
+        for sentence in sentences:
+            if current and sum(n for _, _, n in current) + sentence[2] > self.max_tokens:
+                passages.append(_passage(current))
+                current = self._overlap(current, room=self.max_tokens - sentence[2])
+            current.append(sentence)
+        if current:
+            passages.append(_passage(current))
+        return passages
+
+    def _overlap(self, sentences: list[tuple[int, int, int]], room: int) -> list[tuple[int, int, int]]:
+        kept: list[tuple[int, int, int]] = []
+        budget = min(self.overlap_tokens, room)
+        for sentence in reversed(sentences[1:]):  # never repeat a whole passage
+            if sentence[2] > budget:
+                break
+            kept.insert(0, sentence)
+            budget -= sentence[2]
+        return kept
+
+    def _sentences_with_lengths(self, text: str) -> list[tuple[int, int, int]]:
+        spans = sentence_spans(text)
+        if not spans:
+            return []
+        encoded = self.tokenizer(
+            [text[s:e] for s, e in spans], add_special_tokens=False, return_offsets_mapping=True
+        )
+        result = []
+        for (start, end), offsets in zip(spans, encoded["offset_mapping"], strict=True):
+            if len(offsets) <= self.max_tokens:
+                result.append((start, end, max(len(offsets), 1)))
+                continue
+            # Too long for one passage: cut at token boundaries.
+            for first in range(0, len(offsets), self.max_tokens):
+                last = first + self.max_tokens
+                piece_start = start + offsets[first][0]
+                piece_end = start + (offsets[last][0] if last < len(offsets) else offsets[-1][1])
+                piece_end = piece_start + len(text[piece_start:piece_end].rstrip())
+                result.append((piece_start, piece_end, min(self.max_tokens, len(offsets) - first)))
+        return result
+
+
+def _passage(sentences: list[tuple[int, int, int]]) -> PassageSpan:
+    return PassageSpan(
+        start=sentences[0][0],
+        end=sentences[-1][1],
+        sentences=tuple((s, e) for s, e, _ in sentences),
+        tokens=sum(n for _, _, n in sentences),
+    )

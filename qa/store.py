@@ -1,0 +1,225 @@
+"""SQLite document store: documents, their passages, and the passages' sentence vectors."""
+
+import json
+import sqlite3
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from qa.models import Document, Filters, Passage
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS documents (
+    id TEXT PRIMARY KEY, title TEXT NOT NULL, date TEXT, source TEXT NOT NULL,
+    origin TEXT NOT NULL, content_hash TEXT NOT NULL, text TEXT NOT NULL, added_at TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS documents_origin ON documents(origin);
+CREATE TABLE IF NOT EXISTS passages (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    document_id TEXT NOT NULL REFERENCES documents(id),
+    start INTEGER NOT NULL, end INTEGER NOT NULL, text TEXT NOT NULL,
+    sentences TEXT NOT NULL, sentence_vectors BLOB NOT NULL
+);
+CREATE INDEX IF NOT EXISTS passages_document ON passages(document_id);
+CREATE TABLE IF NOT EXISTS settings (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+"""
+
+
+@dataclass(frozen=True)
+class DocumentInfo:
+    """A document's metadata without its text."""
+
+    id: str
+    title: str
+    date: str | None
+    source: str
+    origin: str
+    characters: int
+    passages: int
+    added_at: str
+
+
+@dataclass(frozen=True)
+class NewPassage:
+    start: int
+    end: int
+    text: str
+    sentences: tuple[tuple[int, int], ...]
+    sentence_vectors: np.ndarray
+
+
+class DocumentStore:
+    """Documents and passages in one SQLite file. Passage ids are never reused (AUTOINCREMENT),
+    so a vector id can never come to point at another passage.
+
+    Usage:
+        store = DocumentStore(Path("index/store.sqlite3"))
+        with store.transaction():
+            new_ids, old_ids = store.put_document(document, content_hash, passages)
+
+    Args:
+        path: the SQLite file (created when missing).
+    """
+
+    def __init__(self, path: Path):
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self.path = path
+        self._lock = threading.RLock()
+        self._db = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+        self._db.execute("PRAGMA journal_mode=WAL")
+        self._db.execute("PRAGMA synchronous=FULL")
+        self._db.executescript(_SCHEMA)
+
+    def close(self) -> None:
+        self._db.close()
+
+    @contextmanager
+    def transaction(self) -> Iterator[None]:
+        """All or nothing: what is written inside is committed together, or rolled back on error."""
+        with self._lock:
+            self._db.execute("BEGIN IMMEDIATE")
+            try:
+                yield
+            except BaseException:
+                self._db.execute("ROLLBACK")
+                raise
+            self._db.execute("COMMIT")
+
+    def setting(self, key: str) -> str | None:
+        row = self._row("SELECT value FROM settings WHERE key = ?", (key,))
+        return row[0] if row else None
+
+    def set_setting(self, key: str, value: str) -> None:
+        with self._lock:
+            self._db.execute("INSERT OR REPLACE INTO settings(key, value) VALUES (?, ?)", (key, value))
+
+    def document(self, document_id: str) -> Document | None:
+        row = self._row(
+            "SELECT id, text, title, date, source, origin FROM documents WHERE id = ?", (document_id,)
+        )
+        return Document(*row) if row else None
+
+    def content_hash(self, document_id: str) -> str | None:
+        row = self._row("SELECT content_hash FROM documents WHERE id = ?", (document_id,))
+        return row[0] if row else None
+
+    def id_for_origin(self, origin: str) -> str | None:
+        row = self._row("SELECT id FROM documents WHERE origin = ? LIMIT 1", (origin,))
+        return row[0] if row else None
+
+    def document_info(self, document_id: str) -> DocumentInfo | None:
+        infos = self._infos("WHERE d.id = ?", (document_id,))
+        return infos[0] if infos else None
+
+    def list_documents(self, offset: int = 0, limit: int = 50) -> list[DocumentInfo]:
+        return self._infos("ORDER BY d.date IS NULL, d.date DESC, d.id LIMIT ? OFFSET ?", (limit, offset))
+
+    def _infos(self, clause: str, params: tuple) -> list[DocumentInfo]:
+        rows = self._rows(
+            "SELECT d.id, d.title, d.date, d.source, d.origin, length(d.text),"
+            " (SELECT count(*) FROM passages p WHERE p.document_id = d.id), d.added_at"
+            f" FROM documents d {clause}",
+            params,
+        )
+        return [DocumentInfo(*row) for row in rows]
+
+    def count_documents(self) -> int:
+        return self._row("SELECT count(*) FROM documents")[0]
+
+    def count_passages(self) -> int:
+        return self._row("SELECT count(*) FROM passages")[0]
+
+    def put_document(self, document: Document, content_hash: str, passages: list[NewPassage]) -> tuple[list[int], list[int]]:
+        """Insert or replace a document and its passages; call inside `transaction()`.
+
+        Returns:
+            The new passages' ids, and the ids of the passages it replaced.
+        """
+        old_ids = self._passage_ids_of(document.id)
+        self._db.execute("DELETE FROM passages WHERE document_id = ?", (document.id,))
+        self._db.execute(
+            "INSERT OR REPLACE INTO documents(id, title, date, source, origin, content_hash, text, added_at)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, strftime('%Y-%m-%dT%H:%M:%SZ', 'now'))",
+            (document.id, document.title, document.date, document.source, document.origin, content_hash, document.text),
+        )
+        new_ids = []
+        for passage in passages:
+            cursor = self._db.execute(
+                "INSERT INTO passages(document_id, start, end, text, sentences, sentence_vectors)"
+                " VALUES (?, ?, ?, ?, ?, ?)",
+                (
+                    document.id, passage.start, passage.end, passage.text,
+                    json.dumps(passage.sentences), passage.sentence_vectors.astype(np.float16).tobytes(),
+                ),
+            )  # fmt: skip
+            new_ids.append(cursor.lastrowid)
+        return new_ids, old_ids
+
+    def delete_document(self, document_id: str) -> list[int]:
+        """Delete a document and its passages; call inside `transaction()`. Returns the passage ids."""
+        old_ids = self._passage_ids_of(document_id)
+        self._db.execute("DELETE FROM passages WHERE document_id = ?", (document_id,))
+        self._db.execute("DELETE FROM documents WHERE id = ?", (document_id,))
+        return old_ids
+
+    def _passage_ids_of(self, document_id: str) -> list[int]:
+        rows = self._rows("SELECT id FROM passages WHERE document_id = ? ORDER BY id", (document_id,))
+        return [row[0] for row in rows]
+
+    def passages(self, ids: list[int], with_vectors: bool = False) -> list[Passage]:
+        """The passages with these ids, in the same order; unknown ids are left out."""
+        if not ids:
+            return []
+        vectors = ", sentence_vectors" if with_vectors else ""
+        marks = ",".join("?" * len(ids))
+        rows = self._rows(
+            f"SELECT id, document_id, start, end, text, sentences{vectors} FROM passages WHERE id IN ({marks})",
+            tuple(int(i) for i in ids),
+        )
+        by_id = {row[0]: _passage(row) for row in rows}
+        return [by_id[i] for i in ids if i in by_id]
+
+    def passage_ids(self, filters: Filters | None = None) -> np.ndarray:
+        """Ids of all passages, or of those whose document passes the filters."""
+        clauses, params = _filter_sql(filters or Filters())
+        where = f" WHERE {' AND '.join(clauses)}" if clauses else ""
+        rows = self._rows(f"SELECT p.id FROM passages p JOIN documents d ON d.id = p.document_id{where}", params)
+        return np.fromiter((row[0] for row in rows), dtype=np.int64)
+
+    def iter_passage_texts(self) -> Iterator[tuple[int, str]]:
+        yield from self._rows("SELECT id, text FROM passages ORDER BY id")
+
+    def _rows(self, sql: str, params: tuple = ()) -> list[tuple]:
+        # Fetch under the lock: the connection is shared by the server's threads.
+        with self._lock:
+            return self._db.execute(sql, params).fetchall()
+
+    def _row(self, sql: str, params: tuple = ()) -> tuple | None:
+        rows = self._rows(sql, params)
+        return rows[0] if rows else None
+
+
+def _passage(row: tuple) -> Passage:
+    sentences = tuple(tuple(pair) for pair in json.loads(row[5]))
+    vectors = np.frombuffer(row[6], dtype=np.float16).reshape(len(sentences), -1) if len(row) > 6 else None
+    return Passage(row[0], row[1], row[2], row[3], row[4], sentences, vectors)
+
+
+def _filter_sql(filters: Filters) -> tuple[list[str], tuple]:
+    clauses: list[str] = []
+    params: list = []
+    if filters.date_from:
+        clauses.append("d.date >= ?")
+        params.append(filters.date_from)
+    if filters.date_to:
+        clauses.append("d.date <= ?")
+        params.append(filters.date_to)
+    for column, values in (("d.source", filters.sources), ("d.id", filters.document_ids)):
+        if values:
+            clauses.append(f"{column} IN ({','.join('?' * len(values))})")
+            params.extend(values)
+    return clauses, tuple(params)
