@@ -11,6 +11,10 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 
 from sentence_transformers import SentenceTransformer  # noqa: E402
+from transformers.utils import logging as transformers_logging  # noqa: E402
+
+# The weight-loading progress bar is noise on every start of the CLI and the server.
+transformers_logging.disable_progress_bar()
 
 
 def default_model_path() -> Path:

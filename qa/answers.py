@@ -78,3 +78,23 @@ def enclosing_sentences(text: str, start: int, end: int) -> tuple[int, int]:
     if not touching:
         return start, end
     return min(start, touching[0][0]), max(end, touching[-1][1])
+
+
+@dataclass(frozen=True)
+class Verification:
+    verified: bool
+    actual_text: str
+    message: str
+
+
+def verify_citation(document: Document, start: int, end: int, text: str) -> Verification:
+    """Check that `document.text[start:end] == text`, and say what is there instead if not."""
+    length = len(document.text)
+    actual = document.text[start:end]
+    if end > length:
+        return Verification(False, actual, f"end {end} is past the end of the document ({length} characters)")
+    if actual == text:
+        return Verification(True, actual, "the cited text is exactly at these offsets")
+    found = document.text.find(text) if text else -1
+    where = f"; it occurs at [{found}, {found + len(text)})" if found >= 0 else "; it does not occur in the document"
+    return Verification(False, actual, f"the document has different text at these offsets{where}")

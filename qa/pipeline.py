@@ -259,7 +259,9 @@ class Pipeline:
         passages = self.retrieve(Question(question, vector), top_k, filters)
         retrieved = time.perf_counter()
         spans = chosen.read(Question(question, vector), passages, max_answers)
+        # A document deleted since retrieval has nothing to cite any more.
         documents = {doc_id: self.store.document(doc_id) for doc_id in {span.document_id for span in spans}}
+        spans = [span for span in spans if documents[span.document_id] is not None]
         answers = assemble_answers(spans, documents, max_answers, self.no_answer_threshold)
         finished = time.perf_counter()
         timings = {

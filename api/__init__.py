@@ -1,0 +1,1 @@
+"""reportqa's HTTP API (FastAPI)."""

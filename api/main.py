@@ -1,0 +1,48 @@
+"""The FastAPI application factory."""
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+
+from api.errors import install_error_handlers
+from api.routers import ask, citations, documents, health
+from api.settings import Settings
+from embeddings.encoder import Encoder
+from qa.pipeline import Pipeline
+
+
+def build_pipeline(settings: Settings, encoder: Encoder | None = None) -> Pipeline:
+    return Pipeline(
+        settings.index_dir,
+        encoder=encoder or Encoder(settings.model_path),
+        index_kind=settings.index_kind,
+        no_answer_threshold=settings.no_answer_threshold,
+    )
+
+
+def create_app(settings: Settings | None = None, pipeline: Pipeline | None = None) -> FastAPI:
+    """Build the app; it opens the index at start-up unless a pipeline is given.
+
+    Args:
+        settings: service settings; read from `REPORTQA_*` environment variables when None.
+        pipeline: an open pipeline to serve (tests pass one to share the loaded model).
+    """
+    settings = settings or Settings()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        app.state.pipeline = pipeline or build_pipeline(settings)
+        yield
+
+    app = FastAPI(
+        title="reportqa",
+        version="0.1.0",
+        description="Extractive question answering over reports, with citations that slice the source exactly.",
+        lifespan=lifespan,
+    )
+    app.state.settings = settings
+    install_error_handlers(app)
+    for module in (ask, documents, citations, health):
+        app.include_router(module.router)
+    return app

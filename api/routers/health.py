@@ -1,0 +1,28 @@
+"""Liveness and readiness probes."""
+
+from fastapi import APIRouter, Request
+from fastapi.responses import JSONResponse
+
+router = APIRouter(tags=["health"])
+
+
+@router.get("/healthz")
+def healthz() -> dict:
+    """The process is up."""
+    return {"status": "ok"}
+
+
+@router.get("/readyz")
+def readyz(request: Request) -> JSONResponse:
+    """The index is loaded and can answer (an empty index is ready to accept documents)."""
+    pipeline = getattr(request.app.state, "pipeline", None)
+    if pipeline is None:
+        return JSONResponse(status_code=503, content={"ready": False, "detail": "the index is still loading"})
+    return JSONResponse(
+        content={
+            "ready": True,
+            "documents": pipeline.store.count_documents(),
+            "passages": pipeline.store.count_passages(),
+            "vectors": len(pipeline.vectors),
+        }
+    )

@@ -1,0 +1,159 @@
+"""Request and response bodies of the HTTP API."""
+
+from datetime import date as Date
+from typing import Annotated
+
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator, model_validator
+
+from qa.pipeline import MAX_QUESTION_CHARS
+
+DOCUMENT_ID_PATTERN = r"^[A-Za-z0-9_][A-Za-z0-9._-]{0,99}$"
+DocumentId = Annotated[str, StringConstraints(pattern=DOCUMENT_ID_PATTERN)]
+MAX_TEXT_CHARS = 5_000_000
+
+
+def _valid_unicode(value: str) -> str:
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        raise ValueError("text contains an unpaired surrogate (invalid unicode); send valid UTF-8") from None
+    return value
+
+
+class Request(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class FiltersIn(Request):
+    date_from: Date | None = Field(None, description="Only reports dated on or after this day.")
+    date_to: Date | None = Field(None, description="Only reports dated on or before this day.")
+    sources: list[str] = Field([], max_length=100, description="Only reports from these sources.")
+    document_ids: list[str] = Field([], max_length=1000, description="Only these documents.")
+
+    @model_validator(mode="after")
+    def _ordered(self) -> "FiltersIn":
+        if self.date_from and self.date_to and self.date_from > self.date_to:
+            raise ValueError("filters.date_from must be on or before filters.date_to")
+        return self
+
+
+class AskIn(Request):
+    question: str = Field(description=f"The question, 1 to {MAX_QUESTION_CHARS} characters.")
+    top_k: int = Field(5, ge=1, le=50, description="Passages to retrieve and read.")
+    max_answers: int = Field(3, ge=1, le=20, description="Answers to return at most.")
+    reader: str | None = Field(None, description='Reader name, e.g. "sentence"; the default reader when null.')
+    filters: FiltersIn = Field(default_factory=FiltersIn)
+    include_passages: bool = Field(False, description="Also return the retrieved passages.")
+
+    @field_validator("question")
+    @classmethod
+    def _question(cls, value: str) -> str:
+        value = _valid_unicode(value).strip()
+        if not value:
+            raise ValueError("question is empty; ask something, e.g. 'Who is the Russian defence minister?'")
+        if len(value) > MAX_QUESTION_CHARS:
+            raise ValueError(f"question has {len(value)} characters; shorten it to {MAX_QUESTION_CHARS} at most")
+        return value
+
+
+class CitationOut(BaseModel):
+    document_id: str
+    title: str
+    date: str | None
+    source: str
+    passage_id: int
+    start: int = Field(description="Offset of the answer in the document's text: text == document.text[start:end].")
+    end: int
+    context: str = Field(description="The sentence(s) around the answer.")
+    context_start: int = Field(description="Offset of `context` in the document's text.")
+
+
+class AnswerOut(BaseModel):
+    text: str
+    score: float = Field(ge=0.0, le=1.0)
+    citation: CitationOut
+
+
+class PassageOut(BaseModel):
+    passage_id: int
+    document_id: str
+    start: int
+    end: int
+    text: str
+    score: float
+    rank: int
+
+
+class AskOut(BaseModel):
+    question: str
+    answers: list[AnswerOut]
+    no_answer: bool = Field(description="True when no answer scored above the service's threshold.")
+    passages: list[PassageOut] | None = None
+    timings_ms: dict[str, float]
+
+
+class DocumentIn(Request):
+    title: str = Field("", max_length=1000)
+    date: Date | None = None
+    source: str = Field("", max_length=500)
+    text: str = Field(max_length=MAX_TEXT_CHARS, description="The report's full text.")
+
+    @field_validator("text", "title", "source")
+    @classmethod
+    def _unicode(cls, value: str) -> str:
+        return _valid_unicode(value)
+
+    @field_validator("text")
+    @classmethod
+    def _has_text(cls, value: str) -> str:
+        if not value.strip():
+            raise ValueError("text is empty; send the report's full text")
+        return value
+
+
+class NewDocumentIn(DocumentIn):
+    id: DocumentId | None = Field(None, description="Letters, digits, '.', '_' or '-'; generated when omitted.")
+
+
+class DocumentSummary(BaseModel):
+    id: str
+    title: str
+    date: str | None
+    source: str
+    characters: int
+    passages: int
+    added_at: str
+
+
+class DocumentOut(DocumentSummary):
+    text: str
+
+
+class DocumentPage(BaseModel):
+    items: list[DocumentSummary]
+    total: int
+    offset: int
+    limit: int
+
+
+class VerifyIn(Request):
+    document_id: str
+    start: int = Field(ge=0)
+    end: int = Field(ge=0)
+    text: str
+
+    @model_validator(mode="after")
+    def _ordered(self) -> "VerifyIn":
+        if self.end < self.start:
+            raise ValueError("end must be at least start")
+        return self
+
+
+class VerifyOut(BaseModel):
+    verified: bool = Field(description="True when document.text[start:end] == text exactly.")
+    document_id: str
+    start: int
+    end: int
+    text: str
+    actual_text: str = Field(description="What document.text[start:end] holds.")
+    message: str

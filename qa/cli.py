@@ -1,0 +1,158 @@
+"""The `reportqa` command: ingest, ask, serve, eval, documents, delete."""
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+from api.settings import Settings
+
+
+def main(argv: list[str] | None = None) -> int:
+    settings = Settings()
+    parser = _parser(settings)
+    args = parser.parse_args(argv)
+    try:
+        return args.run(args, settings)
+    except (ValueError, FileNotFoundError) as error:
+        print(f"reportqa: {error}", file=sys.stderr)
+        return 2
+
+
+def _parser(settings: Settings) -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="reportqa", description="Extractive question answering over reports.")
+    commands = parser.add_subparsers(required=True, metavar="COMMAND")
+
+    def command(name: str, run, help: str) -> argparse.ArgumentParser:
+        sub = commands.add_parser(name, help=help, description=help)
+        sub.set_defaults(run=run)
+        if name != "eval":
+            sub.add_argument("--index-dir", type=Path, default=settings.index_dir,
+                             help=f"index folder (default {settings.index_dir}; env REPORTQA_INDEX_DIR)")  # fmt: skip
+        return sub
+
+    ingest = command("ingest", _ingest, "Add reports: .txt .md .html .pdf files, folders (recursively), .jsonl.")
+    ingest.add_argument("paths", nargs="+", type=Path, metavar="PATH")
+    ingest.add_argument("--source", help="source metadata for these reports (default: each file's folder name)")
+
+    ask = command("ask", _ask, "Answer a question from the indexed reports, with citations.")
+    ask.add_argument("question")
+    ask.add_argument("--top-k", type=int, default=5, help="passages to read (default 5)")
+    ask.add_argument("--max-answers", type=int, default=3, help="answers at most (default 3)")
+    ask.add_argument("--reader", help="reader name (default: the service's default reader)")
+    ask.add_argument("--date-from", help="only reports dated on or after YYYY-MM-DD")
+    ask.add_argument("--date-to", help="only reports dated on or before YYYY-MM-DD")
+    ask.add_argument("--source", action="append", default=[], help="only reports from this source (repeatable)")
+    ask.add_argument("--document", action="append", default=[], help="only this document id (repeatable)")
+    ask.add_argument("--json", action="store_true", help="print the result as JSON")
+
+    serve = command("serve", _serve, "Serve the HTTP API (OpenAPI docs at /docs).")
+    serve.add_argument("--host", default=settings.host, help=f"bind address (default {settings.host})")
+    serve.add_argument("--port", type=int, default=settings.port, help=f"port (default {settings.port})")
+
+    evaluate = command("eval", _eval, "Evaluate open-book on a SQuAD v1.1-format file in a fresh temporary index.")
+    evaluate.add_argument("file", type=Path)
+    evaluate.add_argument("--limit", type=int, help="ask only this many questions, sampled with --seed")
+    evaluate.add_argument("--seed", type=int, default=0)
+    evaluate.add_argument("--top-k", type=int, default=5, help="passages read per question (default 5)")
+    evaluate.add_argument("--reader", help="reader name (default: the default reader)")
+    evaluate.add_argument("--keep-index", type=Path, help="build the index in this folder and keep it")
+    evaluate.add_argument("--compare-encode", action="store_true", help="also time bare encode on the passages")
+    evaluate.add_argument("--out", type=Path, help="also write the report as JSON here")
+
+    command("documents", _documents, "List the indexed reports.")
+    delete = command("delete", _delete, "Delete a report with its passages and vectors.")
+    delete.add_argument("document_id")
+    return parser
+
+
+def _pipeline(args: argparse.Namespace, settings: Settings):
+    from api.main import build_pipeline
+
+    return build_pipeline(settings.model_copy(update={"index_dir": args.index_dir}))
+
+
+def _ingest(args: argparse.Namespace, settings: Settings) -> int:
+    from qa.ingest import ingest_paths
+
+    report = ingest_paths(_pipeline(args, settings), args.paths, source=args.source)
+    print(
+        f"added {len(report.added)}, replaced {len(report.replaced)}, unchanged {len(report.skipped)} "
+        f"documents; {report.passages} passages written to {args.index_dir}"
+    )
+    for failure in report.failures:
+        print(f"could not ingest {failure.path}: {failure.reason}", file=sys.stderr)
+    return 1 if report.failures else 0
+
+
+def _ask(args: argparse.Namespace, settings: Settings) -> int:
+    from qa.models import Filters
+    from qa.pipeline import EmptyIndexError
+
+    filters = Filters(args.date_from, args.date_to, tuple(args.source), tuple(args.document))
+    try:
+        result = _pipeline(args, settings).ask(args.question, args.top_k, args.max_answers, args.reader, filters)
+    except EmptyIndexError as error:
+        print(f"reportqa: {error}", file=sys.stderr)
+        return 1
+    if args.json:
+        answers = [{"text": a.text, "score": a.score, "citation": vars(a.citation)} for a in result.answers]
+        print(json.dumps({"question": result.question, "answers": answers, "no_answer": result.no_answer}, indent=2))
+        return 0
+    if result.no_answer:
+        print("No answer found in the indexed reports.")
+    for number, answer in enumerate(result.answers, start=1):
+        cite = answer.citation
+        print(f"{number}. {answer.text}  (score {answer.score:.2f})")
+        print(f"   {cite.title or cite.document_id} [{cite.document_id} {cite.date or 'undated'}] chars {cite.start}-{cite.end}")
+    return 0
+
+
+def _serve(args: argparse.Namespace, settings: Settings) -> int:
+    import uvicorn
+
+    from api.main import create_app
+
+    app = create_app(settings.model_copy(update={"index_dir": args.index_dir, "host": args.host, "port": args.port}))
+    uvicorn.run(app, host=args.host, port=args.port)
+    return 0
+
+
+def _eval(args: argparse.Namespace, settings: Settings) -> int:
+    from embeddings.encoder import Encoder
+    from qa.evaluation import evaluate
+
+    report = evaluate(
+        args.file, encoder=Encoder(settings.model_path), limit=args.limit, top_k=args.top_k, reader=args.reader,
+        index_dir=args.keep_index, compare_encode=args.compare_encode, seed=args.seed,
+    )  # fmt: skip
+    text = json.dumps(report, indent=2)
+    print(text)
+    if args.out:
+        args.out.write_text(text + "\n", encoding="utf-8")
+    return 0
+
+
+def _documents(args: argparse.Namespace, settings: Settings) -> int:
+    from qa.store import DocumentStore
+
+    store = DocumentStore(args.index_dir / "store.sqlite3")
+    for info in store.list_documents(0, store.count_documents()):
+        print(f"{info.id}\t{info.date or '-'}\t{info.source}\t{info.passages} passages\t{info.title}")
+    return 0
+
+
+def _delete(args: argparse.Namespace, settings: Settings) -> int:
+    from qa.pipeline import UnknownDocumentError
+
+    try:
+        _pipeline(args, settings).delete_document(args.document_id)
+    except UnknownDocumentError:
+        print(f"reportqa: no document has id {args.document_id!r}", file=sys.stderr)
+        return 1
+    print(f"deleted {args.document_id}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

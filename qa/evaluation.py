@@ -1,0 +1,131 @@
+"""Open-book evaluation on a SQuAD-format file: retrieval recall, answer EM/F1, latency, ingestion."""
+
+import random
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+from tqdm import tqdm
+
+from embeddings.encoder import Encoder
+from qa.pipeline import Pipeline
+from qa.readers import Question
+from qa.squad import best_score, exact_match, f1_score, load_squad
+
+RECALL_AT = (1, 5, 20)
+
+
+def evaluate(
+    path: Path,
+    encoder: Encoder | None = None,
+    limit: int | None = None,
+    top_k: int = 5,
+    reader: str | None = None,
+    index_dir: Path | None = None,
+    compare_encode: bool = False,
+    seed: int = 0,
+) -> dict:
+    """Index every context of a SQuAD file as a document, ask every question, and score.
+
+    A retrieved passage counts for recall when it covers a gold answer's character span.
+
+    Args:
+        path: SQuAD v1.1-format JSON.
+        encoder: the embedder (loaded when None).
+        limit: ask only this many questions, sampled with `seed` (default all).
+        top_k: passages read per question (default 5).
+        reader: reader name (default: the pipeline's default reader).
+        index_dir: build the index here and keep it; a temporary folder when None.
+        compare_encode: also time bare `SentenceTransformer.encode` on the same passages.
+        seed: sampling seed (default 0).
+
+    Returns:
+        {"retrieval": {mode: {"recall@1", "recall@5", "recall@20", "mrr@20"}}, "answers": {"exact_match",
+        "f1", "answered"}, "latency_ms": {"p50", "p95"}, "ingestion": {...}, "questions", "documents", "passages"}
+    """
+    documents, questions = load_squad(path)
+    if limit is not None and limit < len(questions):
+        questions = random.Random(seed).sample(questions, limit)
+    with tempfile.TemporaryDirectory(prefix="reportqa-eval-") as scratch:
+        pipeline = Pipeline(index_dir or Path(scratch), encoder=encoder)
+        ingestion = _ingest(pipeline, documents, compare_encode)
+        retrieval = _retrieval(pipeline, questions)
+        answers, latency = _answers(pipeline, questions, top_k, reader)
+        passages = pipeline.store.count_passages()
+        pipeline.store.close()
+    return {
+        "file": str(path),
+        "questions": len(questions),
+        "documents": len(documents),
+        "passages": passages,
+        "retrieval": retrieval,
+        "answers": answers,
+        "latency_ms": latency,
+        "ingestion": ingestion,
+    }
+
+
+def _ingest(pipeline: Pipeline, documents: list, compare_encode: bool) -> dict:
+    started = time.perf_counter()
+    written = 0
+    for first in tqdm(range(0, len(documents), 64), desc="ingest", unit="batch"):
+        written += pipeline.add_documents(documents[first : first + 64]).passages
+    seconds = time.perf_counter() - started
+    report = {"passages": written, "seconds": round(seconds, 2), "passages_per_s": round(written / seconds, 1)}
+    if compare_encode:
+        texts = [text for _, text in pipeline.store.iter_passage_texts()]
+        started = time.perf_counter()
+        pipeline.encoder.model.encode(texts, batch_size=pipeline.encoder.batch_size)
+        bare = len(texts) / (time.perf_counter() - started)
+        report["bare_encode_passages_per_s"] = round(bare, 1)
+        report["ratio_to_bare_encode"] = round(report["passages_per_s"] / bare, 3)
+    return report
+
+
+def _retrieval(pipeline: Pipeline, questions: list) -> dict:
+    spans = {p.id: p for p in pipeline.store.passages(pipeline.store.passage_ids().tolist())}
+    vectors = pipeline.encoder.encode([q.question for q in questions])
+    depth = max(RECALL_AT)
+    metrics = {}
+    for mode in ("dense", "sparse", "hybrid"):
+        first_hits = []
+        for question, vector in tqdm(zip(questions, vectors, strict=True), total=len(questions), desc=mode):
+            hits = pipeline.retrieve(Question(question.question, vector), depth, mode=mode)
+            rank = next((h.rank for h in hits if _covers(spans[h.passage.id], question)), None)
+            first_hits.append(rank)
+        name = "bm25" if mode == "sparse" else mode
+        metrics[name] = {f"recall@{k}": _share(r is not None and r <= k for r in first_hits) for k in RECALL_AT}
+        metrics[name][f"mrr@{depth}"] = round(float(np.mean([1 / r if r else 0.0 for r in first_hits])), 4)
+    return metrics
+
+
+def _answers(pipeline: Pipeline, questions: list, top_k: int, reader: str | None) -> tuple[dict, dict]:
+    em, f1, answered, latencies = [], [], 0, []
+    for question in tqdm(questions, desc="ask"):
+        started = time.perf_counter()
+        result = pipeline.ask(question.question, top_k=top_k, max_answers=1, reader=reader)
+        latencies.append((time.perf_counter() - started) * 1000)
+        prediction = result.answers[0].text if result.answers else ""
+        answered += bool(result.answers)
+        golds = [text for _, _, text in question.answers]
+        em.append(best_score(exact_match, prediction, golds))
+        f1.append(best_score(f1_score, prediction, golds))
+    answers = {
+        "exact_match": round(100 * float(np.mean(em)), 2),
+        "f1": round(100 * float(np.mean(f1)), 2),
+        "answered": round(answered / len(questions), 4) if questions else 0.0,
+    }
+    latency = {"p50": round(float(np.percentile(latencies, 50)), 1), "p95": round(float(np.percentile(latencies, 95)), 1)}
+    return answers, latency
+
+
+def _covers(passage, question) -> bool:
+    return passage.document_id == question.document_id and any(
+        passage.start <= start and end <= passage.end for start, end, _ in question.answers
+    )
+
+
+def _share(flags) -> float:
+    values = list(flags)
+    return round(sum(values) / len(values), 4) if values else 0.0
