@@ -75,9 +75,7 @@ class Encoder:
         if not texts:
             return np.zeros((0, self.dimension), dtype=np.float32), []
         outputs = self.model.encode(list(texts), batch_size=self.batch_size, output_value=None)
-        encoded = self.tokenizer(
-            list(texts), return_offsets_mapping=True, truncation=True, max_length=self.max_tokens
-        )
+        encoded = self.tokenizer(list(texts), return_offsets_mapping=True, truncation=True, max_length=self.max_tokens)
         text_vectors = np.stack([out["sentence_embedding"].float().numpy() for out in outputs])
         span_vectors = []
         for out, offsets, text_spans in zip(outputs, encoded["offset_mapping"], spans, strict=True):

@@ -40,8 +40,8 @@ def _parser(settings: Settings) -> argparse.ArgumentParser:
     ask.add_argument("--top-k", type=int, default=5, help="passages to read (default 5)")
     ask.add_argument("--max-answers", type=int, default=3, help="answers at most (default 3)")
     ask.add_argument("--reader", help="reader name (default: the service's default reader)")
-    ask.add_argument("--date-from", help="only reports dated on or after YYYY-MM-DD")
-    ask.add_argument("--date-to", help="only reports dated on or before YYYY-MM-DD")
+    ask.add_argument("--date-from", type=_date, help="only reports dated on or after YYYY-MM-DD")
+    ask.add_argument("--date-to", type=_date, help="only reports dated on or before YYYY-MM-DD")
     ask.add_argument("--source", action="append", default=[], help="only reports from this source (repeatable)")
     ask.add_argument("--document", action="append", default=[], help="only this document id (repeatable)")
     ask.add_argument("--json", action="store_true", help="print the result as JSON")
@@ -64,6 +64,15 @@ def _parser(settings: Settings) -> argparse.ArgumentParser:
     delete = command("delete", _delete, "Delete a report with its passages and vectors.")
     delete.add_argument("document_id")
     return parser
+
+
+def _date(value: str) -> str:
+    from qa.loaders import parse_date
+
+    try:
+        return parse_date(value)
+    except ValueError as error:
+        raise argparse.ArgumentTypeError(str(error)) from None
 
 
 def _pipeline(args: argparse.Namespace, settings: Settings):
@@ -104,7 +113,8 @@ def _ask(args: argparse.Namespace, settings: Settings) -> int:
     for number, answer in enumerate(result.answers, start=1):
         cite = answer.citation
         print(f"{number}. {answer.text}  (score {answer.score:.2f})")
-        print(f"   {cite.title or cite.document_id} [{cite.document_id} {cite.date or 'undated'}] chars {cite.start}-{cite.end}")
+        where = f"{cite.document_id} {cite.date or 'undated'}"
+        print(f"   {cite.title or cite.document_id} [{where}] characters {cite.start}-{cite.end}")
     return 0
 
 

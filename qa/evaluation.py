@@ -74,7 +74,7 @@ def _ingest(pipeline: Pipeline, documents: list, compare_encode: bool) -> dict:
     seconds = time.perf_counter() - started
     report = {"passages": written, "seconds": round(seconds, 2), "passages_per_s": round(written / seconds, 1)}
     if compare_encode:
-        texts = [text for _, text in pipeline.store.iter_passage_texts()]
+        texts = [text for _, text in pipeline.store.passage_texts()]
         started = time.perf_counter()
         pipeline.encoder.model.encode(texts, batch_size=pipeline.encoder.batch_size)
         bare = len(texts) / (time.perf_counter() - started)
@@ -116,7 +116,10 @@ def _answers(pipeline: Pipeline, questions: list, top_k: int, reader: str | None
         "f1": round(100 * float(np.mean(f1)), 2),
         "answered": round(answered / len(questions), 4) if questions else 0.0,
     }
-    latency = {"p50": round(float(np.percentile(latencies, 50)), 1), "p95": round(float(np.percentile(latencies, 95)), 1)}
+    latency = {
+        "p50": round(float(np.percentile(latencies, 50)), 1),
+        "p95": round(float(np.percentile(latencies, 95)), 1),
+    }
     return answers, latency
 
 

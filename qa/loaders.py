@@ -35,7 +35,9 @@ def discover(paths: list[Path]) -> tuple[list[Path], list[Failure]]:
             if path.suffix.lower() in SUPPORTED_SUFFIXES:
                 files.append(path)
             else:
-                failures.append(Failure(str(path), f"unsupported file type; use one of {', '.join(SUPPORTED_SUFFIXES)}"))
+                failures.append(
+                    Failure(str(path), f"unsupported file type; use one of {', '.join(SUPPORTED_SUFFIXES)}")
+                )
         else:
             failures.append(Failure(str(path), "no such file or folder"))
     return files, failures
@@ -47,15 +49,17 @@ def load_file(path: Path, source: str | None = None) -> Iterator[Document | Fail
     if suffix == ".jsonl":
         yield from _load_jsonl(path, source)
         return
+    html_title = None
     if suffix == ".pdf":
-        text, html_title = _read_pdf(path), None
+        text, lines = _read_pdf(path)
     elif suffix in (".html", ".htm"):
         text, html_title = _read_html(path)
+        lines = text
     else:
-        text, html_title = _read_text(path), None
+        text = lines = _read_text(path)
     if not text.strip():
         raise LoadError("the file has no text")
-    report_date, title = _date_and_title(text, markdown=suffix == ".md")
+    report_date, title = _date_and_title(lines, markdown=suffix == ".md")
     yield Document(
         id=slug(path.stem),
         text=text,
@@ -103,7 +107,8 @@ def _read_html(path: Path) -> tuple[str, str | None]:
     return text, title or None
 
 
-def _read_pdf(path: Path) -> str:
+def _read_pdf(path: Path) -> tuple[str, str]:
+    """The PDF's text with wrapped lines re-joined, and as extracted (lines kept, for the title)."""
     from pypdf import PdfReader
     from pypdf.errors import PdfReadError
 
@@ -117,7 +122,7 @@ def _read_pdf(path: Path) -> str:
     text = "\n\n".join(page for page in joined if page)
     if not text:
         raise LoadError("the PDF has no text layer (a scanned image?); run OCR on it first")
-    return text
+    return text, "\n".join(pages)
 
 
 def _date_and_title(text: str, markdown: bool) -> tuple[str | None, str | None]:

@@ -154,7 +154,9 @@ class Pipeline:
             prepared.append((document, digest))
         # Embedding is the slow part: do it before taking the write lock.
         passages = self._embed_passages([document for document, _ in prepared])
-        self._write(lambda: [self._put(doc, digest, new) for (doc, digest), new in zip(prepared, passages, strict=True)])
+        self._write(
+            lambda: [self._put(doc, digest, new) for (doc, digest), new in zip(prepared, passages, strict=True)]
+        )
         return WriteResult(result.added, result.replaced, result.skipped, sum(len(p) for p in passages))
 
     def delete_document(self, document_id: str) -> None:
@@ -184,24 +186,17 @@ class Pipeline:
                 self._sparse_stale = True
 
     def _embed_passages(self, documents: list[Document]) -> list[list[tuple[NewPassage, np.ndarray]]]:
+        """Split every document, then embed all their passages (and sentences) in shared batches."""
         splits = [self.splitter.split(document.text) for document in documents]
-        texts, relative_sentences = [], []
-        for document, spans in zip(documents, splits, strict=True):
-            for span in spans:
-                texts.append(document.text[span.start : span.end])
-                relative_sentences.append([(s - span.start, e - span.start) for s, e in span.sentences])
-        vectors, sentence_vectors = self.encoder.encode_with_spans(texts, relative_sentences)
-        result, position = [], 0
-        for document, spans in zip(documents, splits, strict=True):
-            passages = []
-            for span in spans:
-                text = texts[position]
-                passages.append(
-                    (NewPassage(span.start, span.end, text, span.sentences, sentence_vectors[position]), vectors[position])
-                )
-                position += 1
-            result.append(passages)
-        return result
+        spans = [(document, span) for document, split in zip(documents, splits, strict=True) for span in split]
+        texts = [document.text[span.start : span.end] for document, span in spans]
+        sentences = [[(s - span.start, e - span.start) for s, e in span.sentences] for _, span in spans]
+        vectors, sentence_vectors = self.encoder.encode_with_spans(texts, sentences)
+        passages = iter(
+            (NewPassage(span.start, span.end, text, span.sentences, sentence_vector), vector)
+            for (_, span), text, vector, sentence_vector in zip(spans, texts, vectors, sentence_vectors, strict=True)
+        )
+        return [[next(passages) for _ in split] for split in splits]
 
     # --- reading -------------------------------------------------------------------------------
 
@@ -211,7 +206,7 @@ class Pipeline:
         allowed = None if filters is None or filters.is_empty() else self.store.passage_ids(filters)
         with self._lock:
             if self._sparse_stale:
-                ids, texts = zip(*self.store.iter_passage_texts(), strict=True) if self.store.count_passages() else ((), ())
+                ids, texts = zip(*self.store.passage_texts(), strict=True) if self.store.count_passages() else ((), ())
                 self.sparse.build(np.array(ids, np.int64), list(texts))
                 self._sparse_stale = False
             hits = self.retriever.retrieve(question.text, question.vector, top_k, allowed, mode)
@@ -250,9 +245,7 @@ class Pipeline:
         if chosen is None:
             raise ValueError(f"reader must be one of {sorted(self.readers)}, not {reader!r}")
         if self.store.count_passages() == 0:
-            raise EmptyIndexError(
-                "no reports are indexed yet: run `reportqa ingest PATH` or POST /v1/documents first"
-            )
+            raise EmptyIndexError("no reports are indexed yet: run `reportqa ingest PATH` or POST /v1/documents first")
         started = time.perf_counter()
         vector = self.encoder.encode([question])[0]
         encoded = time.perf_counter()

@@ -5,6 +5,7 @@ import re
 # A candidate end of sentence: terminal punctuation with any closing quotes or brackets, then space;
 # or a line break, since reports put headlines and bylines on lines of their own.
 _CANDIDATE = re.compile(r"[.!?]+[\"'”’)\]]*(?=\s)|\n")
+_NEXT_CHARACTER = re.compile(r"\s*(\S?)")
 _ABBREVIATIONS = {
     "mr", "mrs", "ms", "dr", "prof", "st", "sr", "jr", "vs", "etc", "e.g", "i.e", "no", "fig", "al",
     "gen", "col", "lt", "sgt", "gov", "sen", "rep", "inc", "ltd", "co", "corp", "jan", "feb", "mar",
@@ -32,7 +33,7 @@ def sentence_spans(text: str, start: int = 0, end: int | None = None) -> list[tu
 
 
 def _ends_sentence(text: str, punct_start: int, punct_end: int) -> bool:
-    following = text[punct_end:].lstrip()[:1]
+    following = _NEXT_CHARACTER.match(text, punct_end).group(1)
     if following.islower():
         return False
     if text[punct_start] != ".":

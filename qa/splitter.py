@@ -71,9 +71,7 @@ class PassageSplitter:
         spans = sentence_spans(text)
         if not spans:
             return []
-        encoded = self.tokenizer(
-            [text[s:e] for s, e in spans], add_special_tokens=False, return_offsets_mapping=True
-        )
+        encoded = self.tokenizer([text[s:e] for s, e in spans], add_special_tokens=False, return_offsets_mapping=True)
         result = []
         for (start, end), offsets in zip(spans, encoded["offset_mapping"], strict=True):
             if len(offsets) <= self.max_tokens:

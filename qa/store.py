@@ -98,9 +98,7 @@ class DocumentStore:
             self._db.execute("INSERT OR REPLACE INTO settings(key, value) VALUES (?, ?)", (key, value))
 
     def document(self, document_id: str) -> Document | None:
-        row = self._row(
-            "SELECT id, text, title, date, source, origin FROM documents WHERE id = ?", (document_id,)
-        )
+        row = self._row("SELECT id, text, title, date, source, origin FROM documents WHERE id = ?", (document_id,))
         return Document(*row) if row else None
 
     def content_hash(self, document_id: str) -> str | None:
@@ -133,7 +131,9 @@ class DocumentStore:
     def count_passages(self) -> int:
         return self._row("SELECT count(*) FROM passages")[0]
 
-    def put_document(self, document: Document, content_hash: str, passages: list[NewPassage]) -> tuple[list[int], list[int]]:
+    def put_document(
+        self, document: Document, content_hash: str, passages: list[NewPassage]
+    ) -> tuple[list[int], list[int]]:
         """Insert or replace a document and its passages; call inside `transaction()`.
 
         Returns:
@@ -190,8 +190,8 @@ class DocumentStore:
         rows = self._rows(f"SELECT p.id FROM passages p JOIN documents d ON d.id = p.document_id{where}", params)
         return np.fromiter((row[0] for row in rows), dtype=np.int64)
 
-    def iter_passage_texts(self) -> Iterator[tuple[int, str]]:
-        yield from self._rows("SELECT id, text FROM passages ORDER BY id")
+    def passage_texts(self) -> list[tuple[int, str]]:
+        return self._rows("SELECT id, text FROM passages ORDER BY id")
 
     def _rows(self, sql: str, params: tuple = ()) -> list[tuple]:
         # Fetch under the lock: the connection is shared by the server's threads.

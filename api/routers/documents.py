@@ -45,7 +45,9 @@ def add_document(body: NewDocumentIn, pipeline: PipelineDep) -> DocumentOut:
 
 
 @router.put("/{document_id}", response_model=DocumentOut)
-def replace_document(document_id: NewDocumentId, body: DocumentIn, pipeline: PipelineDep, response: Response) -> DocumentOut:
+def replace_document(
+    document_id: NewDocumentId, body: DocumentIn, pipeline: PipelineDep, response: Response
+) -> DocumentOut:
     """Replace a report (its passages and vectors too), or create it under this id."""
     result = pipeline.add_documents([_document(document_id, body)])
     if result.added:

@@ -1,0 +1,203 @@
+"""The HTTP API through the real app and the real model, on the sample corpus."""
+
+import json
+from collections.abc import Iterator
+
+import pytest
+from fastapi.testclient import TestClient
+
+from api.main import create_app
+from api.settings import Settings
+from qa.pipeline import Pipeline
+from tests.conftest import SPUTNIK_ID, TASS_ID
+
+
+def _client(pipeline: Pipeline) -> Iterator[TestClient]:
+    app = create_app(Settings(index_dir=pipeline.index_dir), pipeline=pipeline)
+    with TestClient(app) as client:
+        yield client
+
+
+@pytest.fixture
+def client(shared_corpus_pipeline: Pipeline) -> Iterator[TestClient]:
+    """Reads only: the shared corpus index."""
+    yield from _client(shared_corpus_pipeline)
+
+
+@pytest.fixture
+def writable_client(corpus_pipeline: Pipeline) -> Iterator[TestClient]:
+    yield from _client(corpus_pipeline)
+
+
+@pytest.fixture
+def empty_client(pipeline: Pipeline) -> Iterator[TestClient]:
+    yield from _client(pipeline)
+
+
+def _verify(client: TestClient, citation: dict, text: str) -> dict:
+    body = {"document_id": citation["document_id"], "start": citation["start"], "end": citation["end"], "text": text}
+    response = client.post("/v1/citations/verify", json=body)
+    assert response.status_code == 200
+    return response.json()
+
+
+def test_ask_answers_from_the_sputnik_report_with_a_citation_that_verifies(client: TestClient) -> None:
+    response = client.post("/v1/ask", json={"question": "Who is the Russian defence minister?"})
+    assert response.status_code == 200
+    body = response.json()
+    assert body["no_answer"] is False and body["question"] == "Who is the Russian defence minister?"
+    best = body["answers"][0]
+    assert "Sergei Shoigu" in best["text"]
+    assert best["citation"]["document_id"] == SPUTNIK_ID
+    assert best["citation"]["date"] == "2017-04-25"
+    assert set(body["timings_ms"]) >= {"encode", "retrieve", "read", "total"}
+    assert "passages" not in body or body["passages"] is None
+    for answer in body["answers"]:
+        document = client.get(f"/v1/documents/{answer['citation']['document_id']}").json()
+        cite = answer["citation"]
+        assert document["text"][cite["start"] : cite["end"]] == answer["text"]
+        assert document["text"][cite["context_start"] :].startswith(cite["context"])
+        assert _verify(client, cite, answer["text"])["verified"] is True
+
+
+def test_ask_can_include_passages_and_filter(client: TestClient) -> None:
+    body = client.post(
+        "/v1/ask",
+        json={
+            "question": "Who is the Russian defence minister?", "top_k": 2, "max_answers": 1,
+            "reader": "sentence", "include_passages": True, "filters": {"document_ids": [TASS_ID]},
+        },
+    ).json()  # fmt: skip
+    assert 1 <= len(body["passages"]) <= 2 and len(body["answers"]) <= 1
+    assert {p["document_id"] for p in body["passages"]} == {TASS_ID}
+
+
+def test_unanswerable_question_returns_no_answer(client: TestClient) -> None:
+    body = client.post("/v1/ask", json={"question": "What is the recipe for sourdough bread?"}).json()
+    assert body["no_answer"] is True and body["answers"] == []
+
+
+@pytest.mark.parametrize(
+    ("body", "expected"),
+    [
+        ({"question": ""}, "question is empty"),
+        ({"question": "   "}, "question is empty"),
+        ({"question": "x" * 1001}, "shorten it to 1000"),
+        ({"question": "Who?", "top_k": 0}, "top_k"),
+        ({"question": "Who?", "top_k": 51}, "top_k"),
+        ({"question": "Who?", "max_answers": 0}, "max_answers"),
+        ({"question": "Who?", "max_answers": 100}, "max_answers"),
+        ({"question": "Who?", "reader": "oracle"}, "reader must be one of"),
+        ({"question": "Who?", "topk": 3}, "unknown field"),
+        ({"question": "Who?", "filters": {"date_from": "2020-13-01"}}, "date_from"),
+        ({"question": "Who?", "filters": {"date_from": "2020-02-01", "date_to": "2020-01-01"}}, "on or before"),
+        ({}, "question"),
+        ({"question": "\ud800?"}, "unpaired surrogate"),
+    ],
+)
+def test_bad_ask_requests_get_a_422_that_says_what_to_fix(client: TestClient, body: dict, expected: str) -> None:
+    # Sent as ASCII-escaped JSON, so a lone surrogate reaches the server as a client could send it.
+    response = client.post("/v1/ask", content=json.dumps(body), headers={"Content-Type": "application/json"})
+    assert response.status_code == 422
+    assert expected in response.json()["detail"]
+
+
+def test_malformed_json_is_a_422(client: TestClient) -> None:
+    response = client.post("/v1/ask", content=b'{"question": "Who', headers={"Content-Type": "application/json"})
+    assert response.status_code == 422
+    assert "not valid JSON" in response.json()["detail"]
+
+
+def test_asking_before_ingest_names_the_command(empty_client: TestClient) -> None:
+    response = empty_client.post("/v1/ask", json={"question": "Who is the defence minister?"})
+    assert response.status_code == 409
+    assert "reportqa ingest" in response.json()["detail"]
+
+
+def test_empty_index_accepts_documents_then_answers(empty_client: TestClient) -> None:
+    assert empty_client.get("/readyz").json()["documents"] == 0
+    created = empty_client.post(
+        "/v1/documents",
+        json={"id": "harbour", "title": "Harbour", "date": "2021-06-01", "source": "desk",
+              "text": "The harbour master is Anna Berg. The harbour reopened in June."},
+    )  # fmt: skip
+    assert created.status_code == 201 and created.json()["passages"] >= 1
+    body = empty_client.post("/v1/ask", json={"question": "Who is the harbour master?"}).json()
+    assert "Anna Berg" in body["answers"][0]["text"]
+
+
+def test_document_crud(writable_client: TestClient) -> None:
+    page = writable_client.get("/v1/documents", params={"limit": 1}).json()
+    assert page["total"] == 2 and len(page["items"]) == 1 and page["items"][0]["id"] == TASS_ID  # newest first
+    assert writable_client.get("/v1/documents", params={"offset": 1}).json()["items"][0]["id"] == SPUTNIK_ID
+
+    document = writable_client.get(f"/v1/documents/{SPUTNIK_ID}").json()
+    assert document["title"] == "Russian Defense Minister Sergei Shoigu" and document["text"].strip()
+
+    created = writable_client.post("/v1/documents", json={"title": "Port news", "text": "The port is open."})
+    assert created.status_code == 201
+    new_id = created.json()["id"]
+    duplicate = writable_client.post("/v1/documents", json={"id": new_id, "text": "Again."})
+    assert duplicate.status_code == 409 and "PUT" in duplicate.json()["detail"]
+
+    replaced = writable_client.put(f"/v1/documents/{new_id}", json={"title": "Port news", "text": "The port is shut."})
+    assert replaced.status_code == 200 and replaced.json()["text"] == "The port is shut."
+    made = writable_client.put("/v1/documents/by-put", json={"text": "Made by PUT."})
+    assert made.status_code == 201
+
+    assert writable_client.delete(f"/v1/documents/{new_id}").status_code == 204
+    assert writable_client.get(f"/v1/documents/{new_id}").status_code == 404
+    assert writable_client.delete(f"/v1/documents/{new_id}").status_code == 404
+    assert writable_client.get("/v1/documents").json()["total"] == 3
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "body", "expected"),
+    [
+        ("get", "/v1/documents/missing", None, 404),
+        ("delete", "/v1/documents/missing", None, 404),
+        ("get", "/v1/documents?limit=0", None, 422),
+        ("get", "/v1/documents?limit=101", None, 422),
+        ("get", "/v1/documents?offset=-1", None, 422),
+        ("post", "/v1/documents", {"text": "   "}, 422),
+        ("post", "/v1/documents", {"title": "no text"}, 422),
+        ("post", "/v1/documents", {"id": "bad id!", "text": "x"}, 422),
+        ("post", "/v1/documents", {"text": "x", "date": "yesterday"}, 422),
+        ("put", "/v1/documents/bad%20id", {"text": "x"}, 422),
+        ("put", f"/v1/documents/{SPUTNIK_ID}", {"text": ""}, 422),
+    ],
+)
+def test_bad_document_requests_are_4xx_and_lose_nothing(
+    writable_client: TestClient, method: str, path: str, body: dict | None, expected: int
+) -> None:
+    before = writable_client.get(f"/v1/documents/{SPUTNIK_ID}").json()
+    response = getattr(writable_client, method)(path, **({"json": body} if body is not None else {}))
+    assert response.status_code == expected
+    assert response.json()["detail"]
+    assert writable_client.get(f"/v1/documents/{SPUTNIK_ID}").json() == before
+    assert writable_client.get("/v1/documents").json()["total"] == 2
+
+
+def test_verify_reports_what_is_really_there(client: TestClient) -> None:
+    text = client.get(f"/v1/documents/{SPUTNIK_ID}").json()["text"]
+    start = text.index("Sergei Shoigu")
+    good = {"document_id": SPUTNIK_ID, "start": start, "end": start + 13}
+    assert _verify(client, good, "Sergei Shoigu")["verified"] is True
+    wrong = _verify(client, {**good, "start": start + 1, "end": start + 14}, "Sergei Shoigu")
+    assert wrong["verified"] is False and wrong["actual_text"] == text[start + 1 : start + 14]
+    assert f"[{start}, {start + 13})" in wrong["message"]
+    past = _verify(client, {**good, "start": len(text) - 2, "end": len(text) + 5}, "xyz")
+    assert past["verified"] is False and "past the end" in past["message"]
+    missing = client.post("/v1/citations/verify", json={**good, "document_id": "nope", "text": "x"})
+    assert missing.status_code == 404
+    backwards = client.post("/v1/citations/verify", json={**good, "start": 10, "end": 5, "text": "x"})
+    assert backwards.status_code == 422 and "end must be at least start" in backwards.json()["detail"]
+
+
+def test_health_readiness_and_openapi(client: TestClient) -> None:
+    assert client.get("/healthz").json() == {"status": "ok"}
+    ready = client.get("/readyz").json()
+    assert ready["ready"] is True and ready["documents"] == 2 and ready["passages"] == ready["vectors"] > 0
+    schema = client.get("/openapi.json").json()
+    assert {"/v1/ask", "/v1/documents", "/v1/documents/{document_id}", "/v1/citations/verify"} <= set(schema["paths"])
+    assert client.get("/docs").status_code == 200

@@ -1,0 +1,60 @@
+"""The `reportqa` command in-process: ingest, ask, documents, delete, eval."""
+
+import json
+from pathlib import Path
+
+import pytest
+
+from qa import cli
+from tests.conftest import CORPUS, SPUTNIK_ID
+
+
+@pytest.fixture(autouse=True)
+def _share_the_loaded_model(monkeypatch, encoder) -> None:
+    """The CLI loads the model per command; tests reuse the session's copy to stay quick."""
+    monkeypatch.setattr("api.main.Encoder", lambda *args, **kwargs: encoder)
+    monkeypatch.setattr("embeddings.encoder.Encoder", lambda *args, **kwargs: encoder)
+
+
+def test_ingest_ask_list_delete(tmp_path: Path, capsys) -> None:
+    index = str(tmp_path / "index")
+    assert cli.main(["ingest", "--index-dir", index, str(CORPUS)]) == 0
+    assert "added 2" in capsys.readouterr().out
+    assert cli.main(["ingest", "--index-dir", index, str(CORPUS)]) == 0
+    assert "unchanged 2" in capsys.readouterr().out
+
+    assert cli.main(["ask", "--index-dir", index, "--json", "Who is the Russian defence minister?"]) == 0
+    result = json.loads(capsys.readouterr().out)
+    assert "Sergei Shoigu" in result["answers"][0]["text"]
+    assert result["answers"][0]["citation"]["document_id"] == SPUTNIK_ID
+
+    assert cli.main(["ask", "--index-dir", index, "Who is the Russian defence minister?"]) == 0
+    assert "Sergei Shoigu" in capsys.readouterr().out
+
+    assert cli.main(["documents", "--index-dir", index]) == 0
+    assert SPUTNIK_ID in capsys.readouterr().out
+    assert cli.main(["delete", "--index-dir", index, SPUTNIK_ID]) == 0
+    assert cli.main(["delete", "--index-dir", index, SPUTNIK_ID]) == 1
+    assert "no document has id" in capsys.readouterr().err
+
+
+def test_ingest_reports_failures_by_name_and_exits_nonzero(tmp_path: Path, capsys) -> None:
+    (tmp_path / "ok.md").write_text("# Fine\n\nA fine report.", encoding="utf-8")
+    (tmp_path / "broken.pdf").write_bytes(b"junk")
+    assert cli.main(["ingest", "--index-dir", str(tmp_path / "index"), str(tmp_path)]) == 1
+    captured = capsys.readouterr()
+    assert "added 1" in captured.out and "broken.pdf" in captured.err
+
+
+def test_ask_on_an_empty_index_names_the_ingest_command(tmp_path: Path, capsys) -> None:
+    assert cli.main(["ask", "--index-dir", str(tmp_path / "empty"), "Who?"]) == 1
+    assert "reportqa ingest" in capsys.readouterr().err
+
+
+def test_bad_filter_date_is_a_clear_error(tmp_path: Path, capsys) -> None:
+    index = str(tmp_path / "index")
+    cli.main(["ingest", "--index-dir", index, str(CORPUS)])
+    with pytest.raises(SystemExit) as exit_info:
+        cli.main(["ask", "--index-dir", index, "--date-from", "last week", "Who?"])
+    assert exit_info.value.code == 2
+    assert "YYYY-MM-DD" in capsys.readouterr().err

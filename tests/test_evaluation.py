@@ -1,0 +1,69 @@
+"""SQuAD scoring and the open-book evaluation on a small SQuAD-format file."""
+
+import json
+from pathlib import Path
+
+import pytest
+
+from qa.evaluation import evaluate
+from qa.squad import best_score, exact_match, f1_score, load_squad, normalize_answer
+
+
+def test_official_normalisation_and_scores() -> None:
+    assert normalize_answer("The  Eiffel-Tower!") == "eiffeltower"
+    assert normalize_answer("an apple and a pear") == "apple and pear"
+    assert exact_match("the Denver Broncos", "Denver Broncos") == 1.0
+    assert f1_score("Denver Broncos won", "Denver Broncos") == pytest.approx(0.8)
+    assert f1_score("nothing alike", "Denver Broncos") == 0.0
+    assert best_score(f1_score, "Broncos", ["Panthers", "Denver Broncos"]) == pytest.approx(2 / 3)
+
+
+def _squad_file(tmp_path: Path) -> Path:
+    paragraphs = [
+        ("Sergei Shoigu is the Russian defence minister. He met Zoran Djordjevic in Moscow.",
+         [("Who is the Russian defence minister?", "Sergei Shoigu"), ("Where did Shoigu meet Djordjevic?", "Moscow")]),
+        ("The harbour of Kotor reopened in June after the storm damaged its piers.",
+         [("When did the harbour of Kotor reopen?", "June")]),
+        ("Wheat harvests in Serbia rose by ten percent thanks to a wet spring.",
+         [("Why did wheat harvests rise?", "a wet spring")]),
+    ]  # fmt: skip
+    data = {"data": [{"title": "Test", "paragraphs": [
+        {"context": context, "qas": [
+            {"id": f"q{i}-{j}", "question": question,
+             "answers": [{"text": answer, "answer_start": context.index(answer)}]}
+            for j, (question, answer) in enumerate(qas)
+        ]} for i, (context, qas) in enumerate(paragraphs)
+    ]}]}  # fmt: skip
+    path = tmp_path / "tiny-squad.json"
+    path.write_text(json.dumps(data), encoding="utf-8")
+    return path
+
+
+def test_load_squad_keeps_offsets(tmp_path: Path) -> None:
+    documents, questions = load_squad(_squad_file(tmp_path))
+    assert len(documents) == 3 and len(questions) == 4
+    by_id = {d.id: d for d in documents}
+    for question in questions:
+        start, end, text = question.answers[0]
+        assert by_id[question.document_id].text[start:end] == text
+
+
+def test_evaluate_reports_every_figure(tmp_path: Path, encoder) -> None:
+    report = evaluate(_squad_file(tmp_path), encoder=encoder, compare_encode=True)
+    assert report["questions"] == 4 and report["documents"] == 3
+    for mode in ("dense", "bm25", "hybrid"):
+        recall = report["retrieval"][mode]
+        assert recall["recall@1"] <= recall["recall@5"] <= recall["recall@20"]
+    assert report["retrieval"]["hybrid"]["recall@5"] == 1.0  # three passages: all are in the top 5
+    assert report["retrieval"]["dense"]["recall@1"] >= 0.75
+    # The sentence reader answers with whole sentences: F1 above 0 and EM of 0 for these short golds.
+    assert 0 < report["answers"]["f1"] < 100
+    assert report["latency_ms"]["p50"] > 0 and report["ingestion"]["passages_per_s"] > 0
+    assert report["ingestion"]["bare_encode_passages_per_s"] > 0
+
+
+def test_not_squad_is_a_clear_error(tmp_path: Path) -> None:
+    path = tmp_path / "other.json"
+    path.write_text('{"rows": []}', encoding="utf-8")
+    with pytest.raises(ValueError, match="SQuAD-format"):
+        load_squad(path)

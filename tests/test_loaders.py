@@ -1,0 +1,113 @@
+"""Reading reports from every supported format, with dates, titles and clear failures."""
+
+import json
+from pathlib import Path
+
+import pytest
+
+from qa.loaders import Failure, LoadError, discover, load_file, parse_date
+from tests.conftest import CORPUS, SPUTNIK_ID
+from tests.pdf import make_pdf
+
+
+def _one(path: Path, source: str | None = None):
+    (document,) = list(load_file(path, source))
+    return document
+
+
+def test_sample_report_date_title_and_text() -> None:
+    path = CORPUS / f"{SPUTNIK_ID}.txt"
+    document = _one(path)
+    assert document.id == SPUTNIK_ID
+    assert document.date == "2017-04-25"
+    assert document.title == "Russian Defense Minister Sergei Shoigu"
+    assert document.text == path.read_text(encoding="utf-8")
+    assert document.source == "corpus"
+
+
+def test_text_without_date_line_is_titled_by_file_name(tmp_path: Path) -> None:
+    path = tmp_path / "notes.txt"
+    path.write_text("Just some notes.\r\nSecond line.", encoding="utf-8")
+    document = _one(path, source="desk")
+    assert (document.title, document.date, document.source) == ("notes.txt", None, "desk")
+    assert document.text == "Just some notes.\nSecond line."
+
+
+def test_markdown_heading_is_the_title(tmp_path: Path) -> None:
+    path = tmp_path / "brief.md"
+    path.write_text("# Weekly brief\n\nThe minister spoke.", encoding="utf-8")
+    assert _one(path).title == "Weekly brief"
+
+
+def test_html_keeps_only_visible_text(tmp_path: Path) -> None:
+    path = tmp_path / "page.html"
+    path.write_text(
+        "<html><head><title>Defence talks</title><style>p{color:red}</style></head><body>"
+        "<script>var hidden = 1;</script><h1>Talks</h1><p>Shoigu met   Djordjevic.</p></body></html>",
+        encoding="utf-8",
+    )
+    document = _one(path)
+    assert document.title == "Defence talks"
+    assert "Shoigu met Djordjevic." in document.text
+    assert "hidden" not in document.text and "color" not in document.text
+
+
+def test_pdf_text_layer(tmp_path: Path) -> None:
+    path = tmp_path / "report.pdf"
+    path.write_bytes(make_pdf(["date 2020-01-02 Wire", "Budget report", "The budget grew by ten percent."]))
+    document = _one(path)
+    assert "The budget grew by ten percent." in document.text
+    assert document.date == "2020-01-02"
+    assert document.title == "Budget report"
+
+
+def test_broken_pdf_and_binary_text_fail_with_a_reason(tmp_path: Path) -> None:
+    broken = tmp_path / "broken.pdf"
+    broken.write_bytes(b"%PDF-1.4 garbage")
+    with pytest.raises(LoadError, match="PDF"):
+        _one(broken)
+    binary = tmp_path / "binary.txt"
+    binary.write_bytes(b"\xff\xfe\x00bad")
+    with pytest.raises(LoadError, match="UTF-8"):
+        _one(binary)
+    empty = tmp_path / "empty.md"
+    empty.write_text("  \n ", encoding="utf-8")
+    with pytest.raises(LoadError, match="no text"):
+        _one(empty)
+
+
+def test_jsonl_records_and_bad_lines(tmp_path: Path) -> None:
+    path = tmp_path / "bulk.jsonl"
+    lines = [
+        json.dumps({"id": "r1", "title": "One", "date": "2021-05-06", "source": "wire", "text": "First report."}),
+        "{not json",
+        json.dumps({"id": "r2", "text": "   "}),
+        json.dumps({"id": "r3", "date": "2021-13-01", "text": "Bad date."}),
+        json.dumps({"text": "No id given."}),
+    ]
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    items = list(load_file(path))
+    documents = [item for item in items if not isinstance(item, Failure)]
+    failures = [item for item in items if isinstance(item, Failure)]
+    assert [(d.id, d.title, d.date, d.source) for d in documents] == [
+        ("r1", "One", "2021-05-06", "wire"),
+        ("bulk-5", "", None, "bulk"),
+    ]
+    assert [f.path.rsplit(":", 1)[1] for f in failures] == ["2", "3", "4"]
+    assert "text" in failures[1].reason and "YYYY-MM-DD" in failures[2].reason
+
+
+def test_discover_recurses_and_reports_unsupported(tmp_path: Path) -> None:
+    (tmp_path / "a" / "b").mkdir(parents=True)
+    (tmp_path / "a" / "b" / "deep.txt").write_text("x", encoding="utf-8")
+    (tmp_path / "a" / "skip.bin").write_bytes(b"\0")
+    (tmp_path / "image.png").write_bytes(b"\0")
+    files, failures = discover([tmp_path / "a", tmp_path / "image.png", tmp_path / "missing"])
+    assert files == [tmp_path / "a" / "b" / "deep.txt"]
+    assert [Path(f.path).name for f in failures] == ["image.png", "missing"]
+
+
+@pytest.mark.parametrize("value", ["2020-02-30", "20-01-01", "2020-1-1", "yesterday"])
+def test_parse_date_rejects(value: str) -> None:
+    with pytest.raises(ValueError, match="YYYY-MM-DD"):
+        parse_date(value)

@@ -1,0 +1,161 @@
+"""The pipeline on the real model: answers, citations, re-ingestion, deletion, crash recovery."""
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+from hypothesis import HealthCheck, assume, given, settings
+from hypothesis import strategies as st
+
+from embeddings.index import VectorIndex
+from qa.ingest import ingest_paths
+from qa.models import Document, Filters
+from qa.pipeline import VECTORS_FILE, EmptyIndexError, Pipeline, UnknownDocumentError
+from tests.conftest import SPUTNIK_ID, TASS_ID
+
+
+def _assert_citations_verify(pipeline: Pipeline, result) -> None:
+    for answer in result.answers:
+        cite = answer.citation
+        text = pipeline.store.document(cite.document_id).text
+        assert text[cite.start : cite.end] == answer.text
+        assert text[cite.context_start : cite.context_start + len(cite.context)] == cite.context
+        assert cite.context_start <= cite.start and cite.end <= cite.context_start + len(cite.context)
+
+
+def test_answers_the_defence_minister_from_the_sputnik_report(shared_corpus_pipeline: Pipeline) -> None:
+    result = shared_corpus_pipeline.ask("Who is the Russian defence minister?")
+    assert not result.no_answer
+    best = result.answers[0]
+    assert best.citation.document_id == SPUTNIK_ID
+    assert "Sergei Shoigu" in best.text
+    assert all(0.0 <= a.score <= 1.0 for a in result.answers)
+    assert [a.score for a in result.answers] == sorted((a.score for a in result.answers), reverse=True)
+    _assert_citations_verify(shared_corpus_pipeline, result)
+
+
+def test_answers_never_repeat_a_span(shared_corpus_pipeline: Pipeline) -> None:
+    result = shared_corpus_pipeline.ask("What did Shoigu say about cooperation?", top_k=10, max_answers=10)
+    spans = [(a.citation.document_id, a.citation.start, a.citation.end) for a in result.answers]
+    for i, (doc, start, end) in enumerate(spans):
+        for other_doc, other_start, other_end in spans[i + 1 :]:
+            assert doc != other_doc or end <= other_start or other_end <= start, "answers overlap"
+
+
+def test_unanswerable_question_says_no_answer(shared_corpus_pipeline: Pipeline) -> None:
+    result = shared_corpus_pipeline.ask("What is the recipe for sourdough bread?")
+    assert result.no_answer and result.answers == []
+
+
+def test_filters_restrict_the_documents(shared_corpus_pipeline: Pipeline) -> None:
+    question = "Who is the Russian defence minister?"
+    only_tass = shared_corpus_pipeline.ask(question, filters=Filters(document_ids=(TASS_ID,)))
+    assert {p.passage.document_id for p in only_tass.passages} == {TASS_ID}
+    dated = shared_corpus_pipeline.ask(question, filters=Filters(date_from="2017-09-01", date_to="2017-12-31"))
+    assert {p.passage.document_id for p in dated.passages} == {TASS_ID}
+    nothing = shared_corpus_pipeline.ask(question, filters=Filters(sources=("nowhere",)))
+    assert nothing.passages == [] and nothing.no_answer
+
+
+def test_asking_an_empty_index_names_the_ingest_command(pipeline: Pipeline) -> None:
+    with pytest.raises(EmptyIndexError, match="reportqa ingest"):
+        pipeline.ask("Anything?")
+
+
+@pytest.mark.parametrize("question", ["", "   ", "x" * 1001])
+def test_bad_questions_are_refused(shared_corpus_pipeline: Pipeline, question: str) -> None:
+    with pytest.raises(ValueError, match="1 to 1000"):
+        shared_corpus_pipeline.ask(question)
+
+
+def test_reingest_skips_unchanged_and_replaces_changed(tmp_path: Path, pipeline: Pipeline) -> None:
+    folder = tmp_path / "reports"
+    folder.mkdir()
+    report = folder / "brief.txt"
+    report.write_text("date 2020-03-04 Desk\nBriefing\n\nThe harbour reopened on Monday.", encoding="utf-8")
+    first = ingest_paths(pipeline, [folder], show_progress=False)
+    old_ids = set(pipeline.store.passage_ids().tolist())
+    assert first.added == ["brief"]
+    assert ingest_paths(pipeline, [folder], show_progress=False).skipped == ["brief"]
+
+    report.write_text("date 2020-03-04 Desk\nBriefing\n\nThe airport closed on Tuesday.", encoding="utf-8")
+    third = ingest_paths(pipeline, [folder], show_progress=False)
+    assert third.replaced == ["brief"]
+    new_ids = set(pipeline.store.passage_ids().tolist())
+    assert new_ids.isdisjoint(old_ids), "replaced passages get new ids; old ids are never reused"
+    assert set(pipeline.vectors.ids().tolist()) == new_ids
+    assert "airport" in pipeline.ask("What closed on Tuesday?").answers[0].text
+
+
+def test_same_file_name_in_two_folders_gets_two_ids(tmp_path: Path, pipeline: Pipeline) -> None:
+    for folder in ("a", "b"):
+        (tmp_path / folder).mkdir()
+        (tmp_path / folder / "report.txt").write_text(f"Report from folder {folder}.", encoding="utf-8")
+    report = ingest_paths(pipeline, [tmp_path], show_progress=False)
+    assert len(report.added) == 2 and report.added[0] == "report" and report.added[1].startswith("report-")
+    assert ingest_paths(pipeline, [tmp_path], show_progress=False).skipped == report.added
+
+
+def test_unreadable_file_is_reported_and_the_rest_ingested(tmp_path: Path, pipeline: Pipeline) -> None:
+    (tmp_path / "good.txt").write_text("The bridge was repaired.", encoding="utf-8")
+    (tmp_path / "bad.pdf").write_bytes(b"not a pdf at all")
+    report = ingest_paths(pipeline, [tmp_path], show_progress=False)
+    assert report.added == ["good"]
+    assert [Path(f.path).name for f in report.failures] == ["bad.pdf"]
+
+
+def test_delete_removes_passages_and_vectors(corpus_pipeline: Pipeline) -> None:
+    corpus_pipeline.delete_document(SPUTNIK_ID)
+    assert corpus_pipeline.store.document(SPUTNIK_ID) is None
+    remaining = set(corpus_pipeline.store.passage_ids().tolist())
+    assert set(corpus_pipeline.vectors.ids().tolist()) == remaining
+    assert set(VectorIndex.load(corpus_pipeline.index_dir / VECTORS_FILE).ids().tolist()) == remaining
+    result = corpus_pipeline.ask("Who is the Russian defence minister?", top_k=10)
+    assert all(p.passage.document_id == TASS_ID for p in result.passages)
+    with pytest.raises(UnknownDocumentError):
+        corpus_pipeline.delete_document(SPUTNIK_ID)
+
+
+def test_reopening_reconciles_vectors_with_the_store(corpus_pipeline: Pipeline, encoder) -> None:
+    index_dir = corpus_pipeline.index_dir
+    stored = np.sort(corpus_pipeline.store.passage_ids())
+    # Simulate a crash between saving vectors and committing the store: one orphan, one missing.
+    vectors = VectorIndex.load(index_dir / VECTORS_FILE)
+    vectors.remove(stored[:1])
+    vectors.add(np.array([999_999]), np.ones((1, encoder.dimension), np.float32) / np.sqrt(encoder.dimension))
+    vectors.save(index_dir / VECTORS_FILE)
+    corpus_pipeline.store.close()
+
+    reopened = Pipeline(index_dir, encoder=encoder)
+    assert np.array_equal(np.sort(reopened.vectors.ids()), stored)
+    assert np.array_equal(np.sort(VectorIndex.load(index_dir / VECTORS_FILE).ids()), stored)
+
+
+def test_a_failed_write_leaves_store_and_vectors_as_they_were(corpus_pipeline: Pipeline, monkeypatch) -> None:
+    before = np.sort(corpus_pipeline.store.passage_ids())
+
+    def disk_full(path):
+        raise OSError("disk full")
+
+    monkeypatch.setattr(corpus_pipeline.vectors, "save", disk_full)
+    with pytest.raises(OSError, match="disk full"):
+        corpus_pipeline.add_documents([Document("new", "A new report about the harbour.")])
+    assert corpus_pipeline.store.document("new") is None
+    assert np.array_equal(np.sort(corpus_pipeline.store.passage_ids()), before)
+    assert np.array_equal(np.sort(corpus_pipeline.vectors.ids()), before)
+
+
+PIECES = st.sampled_from(["Zoë", "minister.", "\u00a0", "\n\n", "东京", " ", "🙂!", "Dr.", "\t", "wharf?"])
+
+
+@given(st.lists(PIECES, min_size=1, max_size=300).map("".join))
+@settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+def test_stored_passages_slice_their_document(pipeline: Pipeline, text: str) -> None:
+    assume(text.strip())
+    pipeline.add_documents([Document("doc", text)])
+    passages = pipeline.store.passages(pipeline.store.passage_ids().tolist(), with_vectors=True)
+    stored = pipeline.store.document("doc").text
+    assert stored == text
+    for passage in passages:
+        assert stored[passage.start : passage.end] == passage.text
+        assert passage.sentence_vectors.shape == (len(passage.sentences), pipeline.encoder.dimension)

@@ -1,0 +1,45 @@
+"""BM25, reciprocal-rank fusion, and filters."""
+
+import numpy as np
+
+from embeddings.index import VectorIndex
+from qa.retrieval import HybridRetriever
+from qa.sparse import SparseIndex
+
+TEXTS = [
+    "The defence minister visited Belgrade.",
+    "Wheat harvests rose in the spring.",
+    "The minister of finance presented the budget.",
+    "Football results from the weekend.",
+]
+IDS = np.array([10, 20, 30, 40], dtype=np.int64)
+
+
+def test_bm25_ranks_keyword_matches_and_filters() -> None:
+    sparse = SparseIndex()
+    sparse.build(IDS, TEXTS)
+    ids, scores = sparse.search("defence minister", k=4)
+    assert list(ids[:2]) == [10, 30] and scores[0] > scores[1] > 0
+    assert 20 not in ids, "a passage with no query term has no BM25 score"
+    ids, _ = sparse.search("defence minister", k=4, allowed_ids=np.array([30, 40]))
+    assert list(ids) == [30]
+
+
+def test_fusion_favours_agreement_and_scores_lie_in_unit_range() -> None:
+    sparse = SparseIndex()
+    sparse.build(IDS, TEXTS)
+    vectors = VectorIndex(4)
+    vectors.add(IDS, np.eye(4, dtype=np.float32))
+    retriever = HybridRetriever(vectors, sparse)
+    query = np.array([0.0, 0.0, 1.0, 0.0], dtype=np.float32)  # densely closest to passage 30
+    hits = retriever.retrieve("defence minister", query, top_k=3)
+    assert hits[0].passage_id == 30, "first in dense and second in BM25 beats first in BM25 alone"
+    assert all(0.0 <= hit.score <= 1.0 for hit in hits)
+    assert [h.passage_id for h in retriever.retrieve("defence minister", query, 2, mode="sparse")] == [10, 30]
+    assert retriever.retrieve("defence minister", query, 1, mode="dense")[0].passage_id == 30
+    filtered = retriever.retrieve("defence minister", query, 4, allowed_ids=np.array([10, 40]))
+    assert {h.passage_id for h in filtered} <= {10, 40}
+
+
+def test_empty_sparse_index_returns_nothing() -> None:
+    assert len(SparseIndex().search("anything", k=3)[0]) == 0
