@@ -31,11 +31,12 @@ class HybridRetriever:
     Args:
         vectors: the dense index.
         sparse: the BM25 index.
-        rrf_k: RRF's rank offset (default 60, as in Cormack et al. 2009).
+        rrf_k: RRF's rank offset (default 5: chosen on a held-out slice of the SQuAD train data, where
+            it beat the customary 60 on recall@5, 0.948 against 0.935; see BENCHMARKS.md).
         depth: how many candidates each ranking contributes, at least (default 50).
     """
 
-    def __init__(self, vectors: VectorIndex, sparse: SparseIndex, rrf_k: int = 60, depth: int = 50):
+    def __init__(self, vectors: VectorIndex, sparse: SparseIndex, rrf_k: int = 5, depth: int = 50):
         self.vectors = vectors
         self.sparse = sparse
         self.rrf_k = rrf_k

@@ -2,10 +2,11 @@
 
 import bm25s
 import numpy as np
+import Stemmer
 
 
 class SparseIndex:
-    """BM25 over passage texts, searched by passage id.
+    """BM25 over passage texts with English stop words and Snowball stemming, searched by passage id.
 
     bm25s builds a static index, so `build` indexes the whole collection at once; the pipeline
     rebuilds it lazily after writes (about a second per 100k passages).
@@ -25,6 +26,7 @@ class SparseIndex:
         self.b = b
         self._ids = np.zeros(0, dtype=np.int64)
         self._bm25: bm25s.BM25 | None = None
+        self._stemmer = Stemmer.Stemmer("english")
 
     def to_dict(self) -> dict:
         return {"k1": self.k1, "b": self.b, "size": len(self._ids)}
@@ -36,7 +38,7 @@ class SparseIndex:
         self._ids = np.asarray(ids, dtype=np.int64)
         self._bm25 = None
         if len(texts):
-            tokens = bm25s.tokenize(texts, stopwords="en", show_progress=False)
+            tokens = bm25s.tokenize(texts, stopwords="en", stemmer=self._stemmer, show_progress=False)
             self._bm25 = bm25s.BM25(k1=self.k1, b=self.b)
             self._bm25.index(tokens, show_progress=False)
 
@@ -44,7 +46,7 @@ class SparseIndex:
         """Return up to k passage ids with a positive BM25 score, best first."""
         if self._bm25 is None:
             return np.zeros(0, np.int64), np.zeros(0, np.float32)
-        terms = bm25s.tokenize([query], stopwords="en", return_ids=False, show_progress=False)[0]
+        terms = bm25s.tokenize([query], stopwords="en", stemmer=self._stemmer, return_ids=False, show_progress=False)[0]
         scores = self._bm25.get_scores(terms)
         if allowed_ids is not None:
             scores = np.where(np.isin(self._ids, allowed_ids), scores, 0.0)
