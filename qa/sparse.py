@@ -47,6 +47,8 @@ class SparseIndex:
         if self._bm25 is None:
             return np.zeros(0, np.int64), np.zeros(0, np.float32)
         terms = bm25s.tokenize([query], stopwords="en", stemmer=self._stemmer, return_ids=False, show_progress=False)[0]
+        if not terms:  # only stop words or punctuation: BM25 has nothing to match
+            return np.zeros(0, np.int64), np.zeros(0, np.float32)
         scores = self._bm25.get_scores(terms)
         if allowed_ids is not None:
             scores = np.where(np.isin(self._ids, allowed_ids), scores, 0.0)

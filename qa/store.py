@@ -15,7 +15,8 @@ from qa.models import Document, Filters, Passage
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS documents (
     id TEXT PRIMARY KEY, title TEXT NOT NULL, date TEXT, source TEXT NOT NULL,
-    origin TEXT NOT NULL, content_hash TEXT NOT NULL, text TEXT NOT NULL, added_at TEXT NOT NULL
+    origin TEXT NOT NULL, content_hash TEXT NOT NULL, text TEXT NOT NULL, characters INTEGER NOT NULL,
+    added_at TEXT NOT NULL
 );
 CREATE INDEX IF NOT EXISTS documents_origin ON documents(origin);
 CREATE TABLE IF NOT EXISTS passages (
@@ -118,7 +119,8 @@ class DocumentStore:
 
     def _infos(self, clause: str, params: tuple) -> list[DocumentInfo]:
         rows = self._rows(
-            "SELECT d.id, d.title, d.date, d.source, d.origin, length(d.text),"
+            # Python's length, not SQLite's length(), which stops at a NUL character.
+            "SELECT d.id, d.title, d.date, d.source, d.origin, d.characters,"
             " (SELECT count(*) FROM passages p WHERE p.document_id = d.id), d.added_at"
             f" FROM documents d {clause}",
             params,
@@ -142,9 +144,19 @@ class DocumentStore:
         old_ids = self._passage_ids_of(document.id)
         self._db.execute("DELETE FROM passages WHERE document_id = ?", (document.id,))
         self._db.execute(
-            "INSERT OR REPLACE INTO documents(id, title, date, source, origin, content_hash, text, added_at)"
-            " VALUES (?, ?, ?, ?, ?, ?, ?, strftime('%Y-%m-%dT%H:%M:%SZ', 'now'))",
-            (document.id, document.title, document.date, document.source, document.origin, content_hash, document.text),
+            "INSERT OR REPLACE INTO documents"
+            "(id, title, date, source, origin, content_hash, text, characters, added_at)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, strftime('%Y-%m-%dT%H:%M:%SZ', 'now'))",
+            (
+                document.id,
+                document.title,
+                document.date,
+                document.source,
+                document.origin,
+                content_hash,
+                document.text,
+                len(document.text),
+            ),
         )
         new_ids = []
         for passage in passages:

@@ -102,6 +102,21 @@ def test_bad_ask_requests_get_a_422_that_says_what_to_fix(client: TestClient, bo
     assert expected in response.json()["detail"]
 
 
+@pytest.mark.parametrize("question", ["What is it?", "???", "\x00", "the the the"])
+def test_questions_bm25_cannot_use_still_get_an_answer_or_no_answer(client: TestClient, question: str) -> None:
+    response = client.post("/v1/ask", json={"question": question})
+    assert response.status_code == 200
+    assert isinstance(response.json()["no_answer"], bool)
+
+
+def test_text_with_nul_and_invisible_characters_is_stored_exactly(writable_client: TestClient) -> None:
+    for document_id, text in (("nul", "a\x00b. The end."), ("invisible", "\u200b")):
+        created = writable_client.post("/v1/documents", json={"id": document_id, "text": text})
+        assert created.status_code == 201
+        stored = writable_client.get(f"/v1/documents/{document_id}").json()
+        assert stored["text"] == text and stored["characters"] == len(text)
+
+
 def test_malformed_json_is_a_422(client: TestClient) -> None:
     response = client.post("/v1/ask", content=b'{"question": "Who', headers={"Content-Type": "application/json"})
     assert response.status_code == 422

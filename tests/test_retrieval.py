@@ -41,5 +41,14 @@ def test_fusion_favours_agreement_and_scores_lie_in_unit_range() -> None:
     assert {h.passage_id for h in filtered} <= {10, 40}
 
 
-def test_empty_sparse_index_returns_nothing() -> None:
+def test_empty_sparse_index_and_stop_word_queries_return_nothing() -> None:
     assert len(SparseIndex().search("anything", k=3)[0]) == 0
+    sparse = SparseIndex()
+    sparse.build(IDS, TEXTS)
+    assert len(sparse.search("is it the ???", k=3)[0]) == 0
+
+
+def test_stemming_matches_word_forms() -> None:
+    sparse = SparseIndex()
+    sparse.build(IDS, TEXTS)
+    assert sparse.search("ministers visiting", k=1)[0][0] == 10
