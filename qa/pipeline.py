@@ -93,7 +93,7 @@ class Pipeline:
         self.vectors = self._load_vectors(index_kind)
         self.sparse = SparseIndex()
         self._sparse_stale = True
-        self.retriever = HybridRetriever(self.vectors, self.sparse)
+        self.retriever = HybridRetriever(self.vectors, self.sparse, self.store.sentence_vectors)
         self._reconcile()
 
     def to_dict(self) -> dict:

@@ -19,17 +19,19 @@ class SparseIndex:
     Args:
         k1: BM25 term-frequency saturation (default 1.2).
         b: BM25 length normalisation (default 0.75).
+        stemming: reduce words to their English Snowball stems (default True).
     """
 
-    def __init__(self, k1: float = 1.2, b: float = 0.75):
+    def __init__(self, k1: float = 1.2, b: float = 0.75, stemming: bool = True):
         self.k1 = k1
         self.b = b
+        self.stemming = stemming
         self._ids = np.zeros(0, dtype=np.int64)
         self._bm25: bm25s.BM25 | None = None
-        self._stemmer = Stemmer.Stemmer("english")
+        self._stemmer = Stemmer.Stemmer("english") if stemming else None
 
     def to_dict(self) -> dict:
-        return {"k1": self.k1, "b": self.b, "size": len(self._ids)}
+        return {"k1": self.k1, "b": self.b, "stemming": self.stemming, "size": len(self._ids)}
 
     def __len__(self) -> int:
         return len(self._ids)

@@ -195,6 +195,15 @@ class DocumentStore:
         by_id = {row[0]: _passage(row) for row in rows}
         return [by_id[i] for i in ids if i in by_id]
 
+    def sentence_vectors(self, ids: list[int]) -> dict[int, np.ndarray]:
+        """Each passage id's sentence vectors (float16, one row per sentence); unknown ids left out."""
+        if not ids:
+            return {}
+        marks = ",".join("?" * len(ids))
+        rows = self._rows(f"SELECT id, sentence_vectors FROM passages WHERE id IN ({marks})", tuple(ids))
+        dimension = int(self.setting("embedding_dimension") or 0)
+        return {row[0]: np.frombuffer(row[1], dtype=np.float16).reshape(-1, dimension) for row in rows}
+
     def passage_ids(self, filters: Filters | None = None) -> np.ndarray:
         """Ids of all passages, or of those whose document passes the filters."""
         clauses, params = _filter_sql(filters or Filters())

@@ -11,7 +11,7 @@ from embeddings.index import VectorIndex
 from qa.ingest import ingest_paths
 from qa.models import Document, Filters
 from qa.pipeline import VECTORS_FILE, EmptyIndexError, Pipeline, UnknownDocumentError
-from tests.conftest import SPUTNIK_ID, TASS_ID
+from tests.conftest import CORPUS, SPUTNIK_ID, TASS_ID
 
 
 def _assert_citations_verify(pipeline: Pipeline, result) -> None:
@@ -159,3 +159,16 @@ def test_stored_passages_slice_their_document(pipeline: Pipeline, text: str) -> 
     for passage in passages:
         assert stored[passage.start : passage.end] == passage.text
         assert passage.sentence_vectors.shape == (len(passage.sentences), pipeline.encoder.dimension)
+
+
+def test_hnsw_index_answers_deletes_and_reopens(tmp_path: Path, encoder) -> None:
+    pipeline = Pipeline(tmp_path / "hnsw", encoder=encoder, index_kind="hnsw")
+    ingest_paths(pipeline, [CORPUS], show_progress=False)
+    assert "Sergei Shoigu" in pipeline.ask("Who is the Russian defence minister?").answers[0].text
+    pipeline.delete_document(TASS_ID)
+    remaining = np.sort(pipeline.store.passage_ids())
+    assert np.array_equal(np.sort(pipeline.vectors.ids()), remaining)
+    pipeline.store.close()
+    reopened = Pipeline(tmp_path / "hnsw", encoder=encoder)  # the kind comes from the saved index
+    assert reopened.vectors.kind == "hnsw"
+    assert np.array_equal(np.sort(reopened.vectors.ids()), remaining)
