@@ -18,7 +18,6 @@ from qa.retrieval import HybridRetriever
 from qa.sparse import SparseIndex
 from qa.squad import load_squad
 
-
 SETTINGS = [
     (False, 60, (1.0, 1.0, 0.0)),  # the customary RRF of dense and BM25
     (True, 60, (1.0, 1.0, 0.0)),
