@@ -4,6 +4,7 @@ import hashlib
 import json
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -121,9 +122,15 @@ class Pipeline:
 
     def _load_vectors(self, kind: str) -> VectorIndex:
         path = self.index_dir / VECTORS_FILE
-        if path.exists():
+        if not path.exists():
+            return VectorIndex(self.encoder.dimension, kind=kind)
+        try:
             return VectorIndex.load(path)
-        return VectorIndex(self.encoder.dimension, kind=kind)
+        except RuntimeError as error:  # FAISS reports a truncated or foreign file this way
+            raise ValueError(
+                f"{path} is unreadable ({str(error).strip().splitlines()[-1]}); delete it and start again: "
+                "the vectors are rebuilt from the store"
+            ) from None
 
     def _reconcile(self) -> None:
         """Make the vectors match the store: drop orphan vectors, embed passages that lack one."""
@@ -142,22 +149,19 @@ class Pipeline:
 
     def add_documents(self, documents: list[Document]) -> WriteResult:
         """Add or replace documents (by id); an unchanged document is skipped."""
-        prepared = []
-        result = WriteResult()
+        added, replaced, skipped, changed = [], [], [], []
         for document in documents:
             digest = content_hash(document)
             previous = self.store.content_hash(document.id)
             if previous == digest:
-                result.skipped.append(document.id)
+                skipped.append(document.id)
                 continue
-            (result.replaced if previous else result.added).append(document.id)
-            prepared.append((document, digest))
+            (replaced if previous else added).append(document.id)
+            changed.append((document, digest))
         # Embedding is the slow part: do it before taking the write lock.
-        passages = self._embed_passages([document for document, _ in prepared])
-        self._write(
-            lambda: [self._put(doc, digest, new) for (doc, digest), new in zip(prepared, passages, strict=True)]
-        )
-        return WriteResult(result.added, result.replaced, result.skipped, sum(len(p) for p in passages))
+        passages = self._embed_passages([document for document, _ in changed])
+        self._write(lambda: [self._put(doc, digest, new) for (doc, digest), new in zip(changed, passages, strict=True)])
+        return WriteResult(added, replaced, skipped, sum(len(p) for p in passages))
 
     def delete_document(self, document_id: str) -> None:
         if self.store.content_hash(document_id) is None:
@@ -170,7 +174,7 @@ class Pipeline:
         if passages:
             self.vectors.add(np.array(new_ids, np.int64), np.stack([vector for _, vector in passages]))
 
-    def _write(self, change) -> None:
+    def _write(self, change: Callable[[], object]) -> None:
         with self._lock:
             try:
                 with self.store.transaction():

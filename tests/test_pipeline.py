@@ -172,3 +172,16 @@ def test_hnsw_index_answers_deletes_and_reopens(tmp_path: Path, encoder) -> None
     reopened = Pipeline(tmp_path / "hnsw", encoder=encoder)  # the kind comes from the saved index
     assert reopened.vectors.kind == "hnsw"
     assert np.array_equal(np.sort(reopened.vectors.ids()), remaining)
+
+
+def test_corrupt_vector_file_is_named_and_rebuilt_once_deleted(corpus_pipeline: Pipeline, encoder) -> None:
+    index_dir = corpus_pipeline.index_dir
+    stored = np.sort(corpus_pipeline.store.passage_ids())
+    corpus_pipeline.store.close()
+    (index_dir / VECTORS_FILE).write_bytes(b"not a faiss index")
+    with pytest.raises(ValueError, match="vectors.faiss is unreadable.*delete it"):
+        Pipeline(index_dir, encoder=encoder)
+    (index_dir / VECTORS_FILE).unlink()
+    rebuilt = Pipeline(index_dir, encoder=encoder)
+    assert np.array_equal(np.sort(rebuilt.vectors.ids()), stored)
+    assert "Sergei Shoigu" in rebuilt.ask("Who is the Russian defence minister?").answers[0].text
