@@ -71,7 +71,10 @@ class PassageSplitter:
         spans = sentence_spans(text)
         if not spans:
             return []
-        encoded = self.tokenizer([text[s:e] for s, e in spans], add_special_tokens=False, return_offsets_mapping=True)
+        # Lengths beyond the model's limit are expected here: they are what gets cut, so no warning.
+        encoded = self.tokenizer(
+            [text[s:e] for s, e in spans], add_special_tokens=False, return_offsets_mapping=True, verbose=False
+        )
         result = []
         for (start, end), offsets in zip(spans, encoded["offset_mapping"], strict=True):
             if len(offsets) <= self.max_tokens:
