@@ -62,8 +62,9 @@ class Encoder:
     ) -> tuple[np.ndarray, list[np.ndarray]]:
         """Embed texts, and also each character span inside them, from one forward pass.
 
-        A span's vector is the mean of the contextual token vectors that fall inside it, which ranks
-        sentences against a query as well as embedding each sentence alone, at no extra cost.
+        A span's vector is the mean of the contextual token vectors that fall inside it. It ranks the
+        answer sentence first nearly as often as embedding each sentence alone (0.751 against 0.789 on
+        held-out SQuAD training questions), at no extra cost.
 
         Args:
             texts: the texts to embed.
