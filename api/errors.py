@@ -1,10 +1,22 @@
-"""Exception handlers: every failure is a 4xx whose message says what to fix."""
+"""Exception handlers: every failure is a 4xx whose message says what to fix.
+
+Bodies carry the message twice: as FastAPI's `detail`, and as OpenAI's `error.message`, so chat
+clients built on the OpenAI SDK show it too.
+"""
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException
 
 from qa.pipeline import EmptyIndexError, UnknownDocumentError
+
+_ERROR_TYPES = {401: "authentication_error", 403: "permission_error", 404: "not_found_error", 409: "conflict_error"}
+
+
+def error_response(status: int, message: str, **extra) -> JSONResponse:
+    error = {"message": message, "type": _ERROR_TYPES.get(status, "invalid_request_error"), "code": status}
+    return JSONResponse(status_code=status, content={"detail": message, "error": error, **extra})
 
 
 def _location(loc: tuple) -> str:
@@ -21,24 +33,31 @@ async def _validation(_: Request, error: RequestValidationError) -> JSONResponse
         elif item["type"] == "extra_forbidden":
             message = "unknown field; check its spelling against /docs"
         messages.append(f"{_location(item['loc'])}: {message}")
-    detail = {"detail": "; ".join(messages), "errors": [{"loc": e["loc"], "msg": e["msg"]} for e in errors]}
-    return JSONResponse(status_code=422, content=detail)
+    return error_response(422, "; ".join(messages), errors=[{"loc": e["loc"], "msg": e["msg"]} for e in errors])
+
+
+async def _http(_: Request, error: HTTPException) -> JSONResponse:
+    response = error_response(error.status_code, str(error.detail))
+    for name, value in (error.headers or {}).items():
+        response.headers[name] = value
+    return response
 
 
 async def _empty_index(_: Request, error: EmptyIndexError) -> JSONResponse:
-    return JSONResponse(status_code=409, content={"detail": str(error)})
+    return error_response(409, str(error))
 
 
 async def _unknown_document(_: Request, error: UnknownDocumentError) -> JSONResponse:
-    return JSONResponse(status_code=404, content={"detail": f"no document has id {error.args[0]!r}"})
+    return error_response(404, f"no document has id {error.args[0]!r}")
 
 
 async def _bad_value(_: Request, error: ValueError) -> JSONResponse:
-    return JSONResponse(status_code=422, content={"detail": str(error)})
+    return error_response(422, str(error))
 
 
 def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(RequestValidationError, _validation)
+    app.add_exception_handler(HTTPException, _http)
     app.add_exception_handler(EmptyIndexError, _empty_index)
     app.add_exception_handler(UnknownDocumentError, _unknown_document)
     app.add_exception_handler(ValueError, _bad_value)

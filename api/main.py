@@ -6,7 +6,7 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 
 from api.errors import install_error_handlers
-from api.routers import ask, citations, documents, health
+from api.routers import ask, chat, citations, documents, health
 from api.settings import Settings
 from embeddings.encoder import Encoder
 from qa.pipeline import Pipeline
@@ -43,6 +43,6 @@ def create_app(settings: Settings | None = None, pipeline: Pipeline | None = Non
     )
     app.state.settings = settings
     install_error_handlers(app)
-    for module in (ask, documents, citations, health):
+    for module in (ask, chat, documents, citations, health):
         app.include_router(module.router)
     return app

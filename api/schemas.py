@@ -5,6 +5,8 @@ from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator, model_validator
 
+from qa.answers import Answer
+from qa.models import Filters
 from qa.pipeline import MAX_QUESTION_CHARS
 
 DOCUMENT_ID_PATTERN = r"^[A-Za-z0-9_][A-Za-z0-9._-]{0,99}$"
@@ -35,6 +37,14 @@ class FiltersIn(Request):
         if self.date_from and self.date_to and self.date_from > self.date_to:
             raise ValueError("filters.date_from must be on or before filters.date_to")
         return self
+
+    def to_filters(self) -> Filters:
+        return Filters(
+            date_from=self.date_from.isoformat() if self.date_from else None,
+            date_to=self.date_to.isoformat() if self.date_to else None,
+            sources=tuple(self.sources),
+            document_ids=tuple(self.document_ids),
+        )
 
 
 class AskIn(Request):
@@ -72,6 +82,10 @@ class AnswerOut(BaseModel):
     text: str
     score: float = Field(ge=0.0, le=1.0)
     citation: CitationOut
+
+    @classmethod
+    def from_answer(cls, answer: Answer) -> "AnswerOut":
+        return cls(text=answer.text, score=answer.score, citation=CitationOut(**vars(answer.citation)))
 
 
 class PassageOut(BaseModel):

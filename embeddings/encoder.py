@@ -48,6 +48,10 @@ class Encoder:
     def to_dict(self) -> dict:
         return {"model_path": str(self.model_path), "batch_size": self.batch_size, "dimension": self.dimension}
 
+    def count_tokens(self, text: str) -> int:
+        """How many of the model's tokens `text` holds, without special tokens or truncation."""
+        return len(self.tokenizer(text, add_special_tokens=False, verbose=False)["input_ids"])
+
     def encode(self, texts: Sequence[str]) -> np.ndarray:
         """Return a float32 array of shape (len(texts), dimension) with unit-length rows."""
         if not texts:

@@ -1,9 +1,16 @@
 """Shared fixtures: the real packaged embedding model, loaded once, and indexes of the sample corpus."""
 
+import socket
+import threading
+import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+import uvicorn
 
+from api.main import create_app
+from api.settings import Settings
 from embeddings.encoder import Encoder
 from qa.ingest import ingest_paths
 from qa.pipeline import Pipeline
@@ -38,3 +45,22 @@ def shared_corpus_pipeline(tmp_path_factory: pytest.TempPathFactory, encoder: En
     pipeline = Pipeline(tmp_path_factory.mktemp("shared") / "index", encoder=encoder)
     ingest_paths(pipeline, [CORPUS], show_progress=False)
     return pipeline
+
+
+@pytest.fixture(scope="session")
+def live_server(shared_corpus_pipeline: Pipeline) -> Iterator[str]:
+    """The real app served by uvicorn on a free loopback port, for real HTTP clients and browsers."""
+    app = create_app(Settings(index_dir=shared_corpus_pipeline.index_dir), pipeline=shared_corpus_pipeline)
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 30
+    while not server.started:
+        assert time.monotonic() < deadline, "the test server did not start"
+        time.sleep(0.05)
+    yield f"http://127.0.0.1:{port}"
+    server.should_exit = True
+    thread.join(timeout=10)

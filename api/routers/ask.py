@@ -3,8 +3,7 @@
 from fastapi import APIRouter
 
 from api.dependencies import PipelineDep
-from api.schemas import AnswerOut, AskIn, AskOut, CitationOut, PassageOut
-from qa.models import Filters
+from api.schemas import AnswerOut, AskIn, AskOut, PassageOut
 
 router = APIRouter(prefix="/v1", tags=["ask"])
 
@@ -12,13 +11,7 @@ router = APIRouter(prefix="/v1", tags=["ask"])
 @router.post("/ask", response_model=AskOut, response_model_exclude_none=False)
 def ask(body: AskIn, pipeline: PipelineDep) -> AskOut:
     """Answer a question from the indexed reports; every answer's citation slices its document exactly."""
-    filters = Filters(
-        date_from=body.filters.date_from.isoformat() if body.filters.date_from else None,
-        date_to=body.filters.date_to.isoformat() if body.filters.date_to else None,
-        sources=tuple(body.filters.sources),
-        document_ids=tuple(body.filters.document_ids),
-    )
-    result = pipeline.ask(body.question, body.top_k, body.max_answers, body.reader, filters)
+    result = pipeline.ask(body.question, body.top_k, body.max_answers, body.reader, body.filters.to_filters())
     passages = None
     if body.include_passages:
         passages = [
@@ -30,9 +23,7 @@ def ask(body: AskIn, pipeline: PipelineDep) -> AskOut:
         ]  # fmt: skip
     return AskOut(
         question=result.question,
-        answers=[
-            AnswerOut(text=a.text, score=a.score, citation=CitationOut(**vars(a.citation))) for a in result.answers
-        ],
+        answers=[AnswerOut.from_answer(answer) for answer in result.answers],
         no_answer=result.no_answer,
         passages=passages,
         timings_ms=result.timings_ms,
