@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 INDEX_DIR ?= index
 
-.PHONY: run test lint install
+.PHONY: run test lint install browser
 
 install: $(VENV)/.installed
 
@@ -19,13 +19,20 @@ $(VENV)/.installed: pyproject.toml
 run: install
 	$(BIN)/reportqa ingest --index-dir $(INDEX_DIR) corpus/
 	@echo
-	@echo "Serving on http://127.0.0.1:8000 (API docs at /docs). Try:"
+	@echo "Serving on http://127.0.0.1:8000: open it in a browser to ask, or see the API docs at /docs. Try:"
 	@echo "  curl -s http://127.0.0.1:8000/v1/ask -H 'Content-Type: application/json' \\"
 	@echo "       -d '{\"question\": \"Who is the Russian defence minister?\"}'"
 	@echo
 	REPORTQA_INDEX_DIR=$(INDEX_DIR) $(BIN)/reportqa serve
 
-test: install
+# The page's tests drive Debian's Chromium; install it (as root, or through sudo) when missing.
+browser:
+	@if ! command -v chromium >/dev/null || ! command -v chromedriver >/dev/null; then \
+	  sudo=$$([ "$$(id -u)" = 0 ] || echo sudo); \
+	  $$sudo apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$sudo apt-get install -y -qq chromium chromium-driver; \
+	fi
+
+test: install browser
 	$(BIN)/python -m pytest
 
 lint: install

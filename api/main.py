@@ -4,9 +4,10 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
+from fastapi.staticfiles import StaticFiles
 
 from api.errors import install_error_handlers
-from api.routers import ask, chat, citations, documents, health
+from api.routers import ask, chat, citations, documents, health, page, sources
 from api.settings import Settings
 from embeddings.encoder import Encoder
 from qa.pipeline import Pipeline
@@ -43,6 +44,7 @@ def create_app(settings: Settings | None = None, pipeline: Pipeline | None = Non
     )
     app.state.settings = settings
     install_error_handlers(app)
-    for module in (ask, chat, documents, citations, health):
+    for module in (ask, chat, documents, sources, citations, health, page):
         app.include_router(module.router)
+    app.mount("/static", StaticFiles(directory=page.STATIC_DIR), name="static")
     return app

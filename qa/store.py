@@ -114,8 +114,19 @@ class DocumentStore:
         infos = self._infos("WHERE d.id = ?", (document_id,))
         return infos[0] if infos else None
 
-    def list_documents(self, offset: int = 0, limit: int = 50) -> list[DocumentInfo]:
-        return self._infos("ORDER BY d.date IS NULL, d.date DESC, d.id LIMIT ? OFFSET ?", (limit, offset))
+    def list_documents(self, offset: int = 0, limit: int = 50, query: str = "") -> list[DocumentInfo]:
+        """Documents newest first; with `query`, those whose title, id, source or text contains it."""
+        where, params = _search_sql(query)
+        order = "ORDER BY d.date IS NULL, d.date DESC, d.id LIMIT ? OFFSET ?"
+        return self._infos(f"{where} {order}", (*params, limit, offset))
+
+    def count_documents(self, query: str = "") -> int:
+        where, params = _search_sql(query)
+        return self._row(f"SELECT count(*) FROM documents d {where}", params)[0]
+
+    def sources(self) -> list[tuple[str, int]]:
+        """Each source with its number of documents, most documents first."""
+        return self._rows("SELECT source, count(*) FROM documents GROUP BY source ORDER BY count(*) DESC, source")
 
     def _infos(self, clause: str, params: tuple) -> list[DocumentInfo]:
         rows = self._rows(
@@ -126,9 +137,6 @@ class DocumentStore:
             params,
         )
         return [DocumentInfo(*row) for row in rows]
-
-    def count_documents(self) -> int:
-        return self._row("SELECT count(*) FROM documents")[0]
 
     def count_passages(self) -> int:
         return self._row("SELECT count(*) FROM passages")[0]
@@ -228,6 +236,15 @@ def _passage(row: tuple) -> Passage:
     sentences = tuple(tuple(pair) for pair in json.loads(row[5]))
     vectors = np.frombuffer(row[6], dtype=np.float16).reshape(len(sentences), -1) if len(row) > 6 else None
     return Passage(row[0], row[1], row[2], row[3], row[4], sentences, vectors)
+
+
+def _search_sql(query: str) -> tuple[str, tuple]:
+    if not query.strip():
+        return "", ()
+    # instr() matches literally (LIKE would treat % and _ as wildcards); lower() folds ASCII case.
+    needle = query.strip().lower()
+    clause = "WHERE " + " OR ".join(f"instr(lower(d.{c}), ?) > 0" for c in ("title", "id", "source", "text"))
+    return clause, (needle,) * 4
 
 
 def _filter_sql(filters: Filters) -> tuple[list[str], tuple]:

@@ -216,3 +216,20 @@ def test_health_readiness_and_openapi(client: TestClient) -> None:
     schema = client.get("/openapi.json").json()
     assert {"/v1/ask", "/v1/documents", "/v1/documents/{document_id}", "/v1/citations/verify"} <= set(schema["paths"])
     assert client.get("/docs").status_code == 200
+
+
+def test_search_documents_and_list_sources(client: TestClient) -> None:
+    found = client.get("/v1/documents", params={"q": "shoigu"}).json()
+    assert found["total"] == 1 and [item["id"] for item in found["items"]] == [SPUTNIK_ID]
+    assert client.get("/v1/documents", params={"q": "100%_"}).json()["total"] == 0  # literal, not a wildcard
+    assert client.get("/v1/documents", params={"q": "x" * 201}).status_code == 422
+    assert client.get("/v1/sources").json() == [{"source": "corpus", "documents": 2}]
+
+
+def test_the_page_and_its_assets_are_served(client: TestClient) -> None:
+    page = client.get("/")
+    assert page.status_code == 200 and "text/html" in page.headers["content-type"]
+    assert '<script src="/static/app.js"' in page.text
+    for asset in ("/static/app.js", "/static/style.css"):
+        assert client.get(asset).status_code == 200
+    assert client.get("/static/missing.js").status_code == 404

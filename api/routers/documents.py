@@ -20,10 +20,11 @@ def list_documents(
     pipeline: PipelineDep,
     offset: int = Query(0, ge=0, description="Documents to skip."),
     limit: int = Query(20, ge=1, le=100, description="Documents per page."),
+    q: str = Query("", max_length=200, description="Only reports whose title, id, source or text contains this."),
 ) -> DocumentPage:
-    """Page through the indexed reports, newest date first."""
-    items = [DocumentSummary(**vars(info)) for info in pipeline.store.list_documents(offset, limit)]
-    return DocumentPage(items=items, total=pipeline.store.count_documents(), offset=offset, limit=limit)
+    """Page through the indexed reports, newest date first, optionally searched."""
+    items = [DocumentSummary(**vars(info)) for info in pipeline.store.list_documents(offset, limit, q)]
+    return DocumentPage(items=items, total=pipeline.store.count_documents(q), offset=offset, limit=limit)
 
 
 @router.get("/{document_id}", response_model=DocumentOut)
