@@ -13,12 +13,13 @@ from embeddings.encoder import Encoder
 from qa.pipeline import Pipeline
 
 
-def build_pipeline(settings: Settings, encoder: Encoder | None = None) -> Pipeline:
+def build_pipeline(settings: Settings, encoder: Encoder | None = None, repair: bool = False) -> Pipeline:
     return Pipeline(
         settings.index_dir,
         encoder=encoder or Encoder(settings.model_path),
         index_kind=settings.index_kind,
         no_answer_threshold=settings.no_answer_threshold,
+        repair=repair,
     )
 
 

@@ -60,6 +60,7 @@ def _parser(settings: Settings) -> argparse.ArgumentParser:
     evaluate.add_argument("--compare-encode", action="store_true", help="also time bare encode on the passages")
     evaluate.add_argument("--out", type=Path, help="also write the report as JSON here")
 
+    command("reindex", _reindex, "Rebuild the vectors and BM25 from the store (repairs missing or corrupt vectors).")
     command("documents", _documents, "List the indexed reports.")
     delete = command("delete", _delete, "Delete a report with its passages and vectors.")
     delete.add_argument("document_id")
@@ -75,10 +76,16 @@ def _date(value: str) -> str:
         raise argparse.ArgumentTypeError(str(error)) from None
 
 
-def _pipeline(args: argparse.Namespace, settings: Settings):
+def _pipeline(args: argparse.Namespace, settings: Settings, repair: bool = False):
     from api.main import build_pipeline
 
-    return build_pipeline(settings.model_copy(update={"index_dir": args.index_dir}))
+    return build_pipeline(settings.model_copy(update={"index_dir": args.index_dir}), repair=repair)
+
+
+def _reindex(args: argparse.Namespace, settings: Settings) -> int:
+    pipeline = _pipeline(args, settings, repair=True)
+    print(f"rebuilt {len(pipeline.vectors)} vectors from {pipeline.store.count_passages()} stored passages")
+    return 0
 
 
 def _ingest(args: argparse.Namespace, settings: Settings) -> int:
@@ -123,7 +130,9 @@ def _serve(args: argparse.Namespace, settings: Settings) -> int:
 
     from api.main import create_app
 
-    app = create_app(settings.model_copy(update={"index_dir": args.index_dir, "host": args.host, "port": args.port}))
+    served = settings.model_copy(update={"index_dir": args.index_dir, "host": args.host, "port": args.port})
+    # Open the index before serving, so a missing or corrupt file is a one-line error, not a traceback.
+    app = create_app(served, pipeline=_pipeline(args, settings))
     uvicorn.run(app, host=args.host, port=args.port)
     return 0
 

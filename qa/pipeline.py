@@ -2,6 +2,7 @@
 
 import hashlib
 import json
+import sqlite3
 import threading
 import time
 from collections.abc import Callable
@@ -13,6 +14,7 @@ import numpy as np
 from embeddings.encoder import Encoder
 from embeddings.index import VectorIndex
 from qa.answers import Answer, assemble_answers
+from qa.locking import file_lock
 from qa.models import Document, Filters, Passage, ScoredPassage
 from qa.readers import Question, Reader, SentenceReader
 from qa.retrieval import HybridRetriever
@@ -22,7 +24,12 @@ from qa.store import DocumentStore, NewPassage
 
 STORE_FILE = "store.sqlite3"
 VECTORS_FILE = "vectors.faiss"
+LOCK_FILE = "write.lock"
 MAX_QUESTION_CHARS = 1000
+
+
+class IndexFilesError(ValueError):
+    """An index file is missing or unreadable; the message names it and the repair."""
 
 
 class EmptyIndexError(Exception):
@@ -58,6 +65,8 @@ class Pipeline:
     The directory holds `store.sqlite3` (documents, passages, sentence vectors) and
     `vectors.faiss` (passage vectors keyed by passage id). Writes commit the store only after the
     vectors are saved, and opening reconciles the two, so a crash at any point leaves them agreeing.
+    Writers in any process take turns on `write.lock`; each write bumps a generation number in the
+    store, and a pipeline that sees another process's generation reloads the vectors before reading.
 
     Usage:
         pipeline = Pipeline(Path("index"))
@@ -71,6 +80,10 @@ class Pipeline:
         splitter_tokens: passage length in embedder tokens (default 200).
         overlap_tokens: passage overlap in embedder tokens (default 48).
         no_answer_threshold: answers scoring below this are not returned (default 0.35).
+        repair: rebuild the vectors from the store instead of loading them (`reportqa reindex`).
+
+    Raises:
+        IndexFilesError: an index file is missing or unreadable (and `repair` is False).
     """
 
     def __init__(
@@ -81,6 +94,7 @@ class Pipeline:
         splitter_tokens: int = 200,
         overlap_tokens: int = 48,
         no_answer_threshold: float = 0.35,
+        repair: bool = False,
     ):
         self.index_dir = Path(index_dir)
         self.encoder = encoder or Encoder()
@@ -88,14 +102,20 @@ class Pipeline:
         self.no_answer_threshold = no_answer_threshold
         self.readers: dict[str, Reader] = {"sentence": SentenceReader()}
         self.default_reader = "sentence"
-        self.store = DocumentStore(self.index_dir / STORE_FILE)
+        self.store = _open_store(self.index_dir / STORE_FILE)
         self._lock = threading.RLock()
         self._check_model()
-        self.vectors = self._load_vectors(index_kind)
         self.sparse = SparseIndex()
         self._sparse_stale = True
+        self.vectors = VectorIndex(self.encoder.dimension, kind=index_kind)
         self.retriever = HybridRetriever(self.vectors, self.sparse, self.store.sentence_vectors)
-        self._reconcile()
+        with file_lock(self.index_dir / LOCK_FILE):
+            self._generation = self.store.generation()
+            if repair:
+                self._rebuild_vectors(index_kind)
+            else:
+                self._use_vectors(self._load_vectors(index_kind))
+                self._reconcile()
 
     def to_dict(self) -> dict:
         return {
@@ -122,15 +142,40 @@ class Pipeline:
 
     def _load_vectors(self, kind: str) -> VectorIndex:
         path = self.index_dir / VECTORS_FILE
+        repair = f"run `reportqa reindex --index-dir {self.index_dir}` to rebuild the vectors and BM25 from the store"
         if not path.exists():
+            passages = self.store.count_passages()
+            if passages:
+                raise IndexFilesError(f"{path} is missing, but {STORE_FILE} holds {passages} passages: {repair}")
             return VectorIndex(self.encoder.dimension, kind=kind)
         try:
             return VectorIndex.load(path)
         except RuntimeError as error:  # FAISS reports a truncated or foreign file this way
-            raise ValueError(
-                f"{path} is unreadable ({str(error).strip().splitlines()[-1]}); delete it and start again: "
-                "the vectors are rebuilt from the store"
-            ) from None
+            reason = str(error).strip().splitlines()[-1]
+            raise IndexFilesError(f"{path} is unreadable ({reason}): {repair}") from None
+
+    def _use_vectors(self, vectors: VectorIndex) -> None:
+        self.vectors = vectors
+        self.retriever.vectors = vectors
+        self._sparse_stale = True
+
+    def _refresh(self) -> None:
+        """Reload the vectors when another process has written since this one last looked."""
+        generation = self.store.generation()
+        if generation != self._generation:
+            self._use_vectors(self._load_vectors(self.vectors.kind))
+            self._generation = generation
+
+    def _rebuild_vectors(self, kind: str) -> None:
+        vectors = VectorIndex(self.encoder.dimension, kind=kind)
+        rows = self.store.passage_texts()
+        for first in range(0, len(rows), 256):
+            batch = rows[first : first + 256]
+            vectors.add(np.array([r[0] for r in batch], np.int64), self.encoder.encode([r[1] for r in batch]))
+        vectors.save(self.index_dir / VECTORS_FILE)
+        self._use_vectors(vectors)
+        with self.store.transaction():
+            self._generation = self.store.bump_generation()
 
     def _reconcile(self) -> None:
         """Make the vectors match the store: drop orphan vectors, embed passages that lack one."""
@@ -175,15 +220,17 @@ class Pipeline:
             self.vectors.add(np.array(new_ids, np.int64), np.stack([vector for _, vector in passages]))
 
     def _write(self, change: Callable[[], object]) -> None:
-        with self._lock:
+        with self._lock, file_lock(self.index_dir / LOCK_FILE):
+            self._refresh()
             try:
                 with self.store.transaction():
                     change()
+                    generation = self.store.bump_generation()
                     # Vectors are on disk before the store commits; `_reconcile` mends a crash between.
                     self.vectors.save(self.index_dir / VECTORS_FILE)
+                self._generation = generation
             except BaseException:
-                self.vectors = self._load_vectors(self.vectors.kind)
-                self.retriever.vectors = self.vectors
+                self._use_vectors(self._load_vectors(self.vectors.kind))
                 self._reconcile()
                 raise
             finally:
@@ -209,6 +256,7 @@ class Pipeline:
     ) -> list[ScoredPassage]:
         allowed = None if filters is None or filters.is_empty() else self.store.passage_ids(filters)
         with self._lock:
+            self._refresh()
             if self._sparse_stale:
                 ids, texts = zip(*self.store.passage_texts(), strict=True) if self.store.count_passages() else ((), ())
                 self.sparse.build(np.array(ids, np.int64), list(texts))
@@ -268,6 +316,16 @@ class Pipeline:
             "total": (finished - started) * 1000,
         }
         return AskResult(question, answers, not answers, passages, {k: round(v, 2) for k, v in timings.items()})
+
+
+def _open_store(path: Path) -> DocumentStore:
+    try:
+        return DocumentStore(path)
+    except sqlite3.DatabaseError as error:
+        raise IndexFilesError(
+            f"{path} is not a readable SQLite database ({error}): restore it from a backup, "
+            "or ingest the reports into a new index directory"
+        ) from None
 
 
 def content_hash(document: Document) -> str:

@@ -98,6 +98,16 @@ class DocumentStore:
         with self._lock:
             self._db.execute("INSERT OR REPLACE INTO settings(key, value) VALUES (?, ?)", (key, value))
 
+    def generation(self) -> int:
+        """How many writes the store has committed; other processes compare it to notice changes."""
+        return int(self.setting("generation") or 0)
+
+    def bump_generation(self) -> int:
+        """Count one more write; call inside `transaction()`. Returns the new generation."""
+        generation = self.generation() + 1
+        self.set_setting("generation", str(generation))
+        return generation
+
     def document(self, document_id: str) -> Document | None:
         row = self._row("SELECT id, text, title, date, source, origin FROM documents WHERE id = ?", (document_id,))
         return Document(*row) if row else None

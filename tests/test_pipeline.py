@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 from embeddings.index import VectorIndex
 from qa.ingest import ingest_paths
 from qa.models import Document, Filters
-from qa.pipeline import VECTORS_FILE, EmptyIndexError, Pipeline, UnknownDocumentError
+from qa.pipeline import STORE_FILE, VECTORS_FILE, EmptyIndexError, IndexFilesError, Pipeline, UnknownDocumentError
 from tests.conftest import CORPUS, SPUTNIK_ID, TASS_ID
 
 
@@ -174,14 +174,37 @@ def test_hnsw_index_answers_deletes_and_reopens(tmp_path: Path, encoder) -> None
     assert np.array_equal(np.sort(reopened.vectors.ids()), remaining)
 
 
-def test_corrupt_vector_file_is_named_and_rebuilt_once_deleted(corpus_pipeline: Pipeline, encoder) -> None:
+@pytest.mark.parametrize("damage", ["corrupt", "missing"])
+def test_damaged_vector_file_names_the_repair_command(corpus_pipeline: Pipeline, encoder, damage: str) -> None:
     index_dir = corpus_pipeline.index_dir
     stored = np.sort(corpus_pipeline.store.passage_ids())
     corpus_pipeline.store.close()
-    (index_dir / VECTORS_FILE).write_bytes(b"not a faiss index")
-    with pytest.raises(ValueError, match="vectors.faiss is unreadable.*delete it"):
+    if damage == "corrupt":
+        (index_dir / VECTORS_FILE).write_bytes(b"not a faiss index")
+    else:
+        (index_dir / VECTORS_FILE).unlink()
+    with pytest.raises(IndexFilesError, match=r"vectors.faiss is (unreadable|missing).*reportqa reindex"):
         Pipeline(index_dir, encoder=encoder)
-    (index_dir / VECTORS_FILE).unlink()
-    rebuilt = Pipeline(index_dir, encoder=encoder)
-    assert np.array_equal(np.sort(rebuilt.vectors.ids()), stored)
-    assert "Sergei Shoigu" in rebuilt.ask("Who is the Russian defence minister?").answers[0].text
+    repaired = Pipeline(index_dir, encoder=encoder, repair=True)
+    assert np.array_equal(np.sort(repaired.vectors.ids()), stored)
+    reopened = Pipeline(index_dir, encoder=encoder)
+    assert "Sergei Shoigu" in reopened.ask("Who is the Russian defence minister?").answers[0].text
+
+
+def test_corrupt_store_is_named(tmp_path: Path, encoder) -> None:
+    (tmp_path / "index").mkdir()
+    (tmp_path / "index" / STORE_FILE).write_bytes(b"this is not sqlite" * 100)
+    with pytest.raises(IndexFilesError, match="store.sqlite3 is not a readable SQLite database"):
+        Pipeline(tmp_path / "index", encoder=encoder)
+
+
+def test_another_process_writes_are_seen_before_the_next_read(corpus_pipeline: Pipeline, encoder) -> None:
+    # Two pipelines on one directory stand for two processes (a server worker and `reportqa ingest`).
+    other = Pipeline(corpus_pipeline.index_dir, encoder=encoder)
+    other.add_documents([Document("harbour", "The harbour master of Kotor is Ana Vukovic.")])
+    result = corpus_pipeline.ask("Who is the harbour master of Kotor?")
+    assert "Ana Vukovic" in result.answers[0].text
+    corpus_pipeline.delete_document("harbour")
+    assert other.store.document("harbour") is None
+    assert "harbour" not in {p.passage.document_id for p in other.ask("Who is the harbour master?").passages}
+    assert set(other.vectors.ids().tolist()) == set(other.store.passage_ids().tolist())
