@@ -11,12 +11,15 @@ from starlette.exceptions import HTTPException
 
 from qa.pipeline import EmptyIndexError, UnknownDocumentError
 
-_ERROR_TYPES = {401: "authentication_error", 403: "permission_error", 404: "not_found_error", 409: "conflict_error"}
+_ERROR_TYPES = {
+    401: "authentication_error", 403: "permission_error", 404: "not_found_error", 409: "conflict_error",
+    413: "request_too_large", 429: "rate_limit_error", 503: "timeout_error",
+}  # fmt: skip
 
 
-def error_response(status: int, message: str, **extra) -> JSONResponse:
+def error_response(status: int, message: str, headers: dict[str, str] | None = None, **extra) -> JSONResponse:
     error = {"message": message, "type": _ERROR_TYPES.get(status, "invalid_request_error"), "code": status}
-    return JSONResponse(status_code=status, content={"detail": message, "error": error, **extra})
+    return JSONResponse(status_code=status, content={"detail": message, "error": error, **extra}, headers=headers)
 
 
 def _location(loc: tuple) -> str:
@@ -37,10 +40,7 @@ async def _validation(_: Request, error: RequestValidationError) -> JSONResponse
 
 
 async def _http(_: Request, error: HTTPException) -> JSONResponse:
-    response = error_response(error.status_code, str(error.detail))
-    for name, value in (error.headers or {}).items():
-        response.headers[name] = value
-    return response
+    return error_response(error.status_code, str(error.detail), headers=error.headers)
 
 
 async def _empty_index(_: Request, error: EmptyIndexError) -> JSONResponse:

@@ -7,6 +7,8 @@ from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 
 from api.errors import install_error_handlers
+from api.guard import install_guard
+from api.observability import install_observability
 from api.routers import ask, chat, citations, documents, health, page, sources
 from api.settings import Settings
 from embeddings.encoder import Encoder
@@ -45,6 +47,9 @@ def create_app(settings: Settings | None = None, pipeline: Pipeline | None = Non
     )
     app.state.settings = settings
     install_error_handlers(app)
+    # Middleware added last runs first: observability wraps the guard, so refusals are counted and logged.
+    install_guard(app, settings)
+    install_observability(app)
     for module in (ask, chat, documents, sources, citations, health, page):
         app.include_router(module.router)
     app.mount("/static", StaticFiles(directory=page.STATIC_DIR), name="static")

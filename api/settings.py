@@ -18,3 +18,10 @@ class Settings(BaseSettings):
     index_kind: Literal["flat", "hnsw"] = Field("flat", description="Vector index for a new index directory.")
     no_answer_threshold: float = Field(0.35, ge=0.0, le=1.0, description="Lowest score an answer may have.")
     model_path: Path | None = Field(None, description="Embedding model folder; the packaged MiniLM when unset.")
+    api_keys: Path | None = Field(
+        None, description="Keys file made by `reportqa keys`; when set, every request but health checks needs a key."
+    )
+    rate_limit_per_minute: int = Field(600, ge=0, description="Requests a minute per key or address; 0 is no limit.")
+    rate_limit_burst: int = Field(60, ge=1, description="Requests a key or address may make at once.")
+    max_body_bytes: int = Field(10 * 1024 * 1024, ge=1024, description="Largest request body accepted.")
+    request_timeout_s: float = Field(30.0, gt=0, description="Longest a request may take before a 503.")

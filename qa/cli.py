@@ -60,6 +60,19 @@ def _parser(settings: Settings) -> argparse.ArgumentParser:
     evaluate.add_argument("--compare-encode", action="store_true", help="also time bare encode on the passages")
     evaluate.add_argument("--out", type=Path, help="also write the report as JSON here")
 
+    keys = commands.add_parser("keys", help="Create, list and revoke API keys.", description="Manage API keys.")
+    keys.add_argument("--file", type=Path, default=settings.api_keys,
+                      help="keys file (default: REPORTQA_API_KEYS)")  # fmt: skip
+    key_commands = keys.add_subparsers(required=True, metavar="ACTION")
+    create = key_commands.add_parser("create", help="make a key; it is printed once and stored only hashed")
+    create.add_argument("name")
+    create.add_argument("--scope", choices=("read", "write"), default="read", help="read (default) or write")
+    create.set_defaults(run=_keys_create)
+    key_commands.add_parser("list", help="list keys (names, scopes, prefixes)").set_defaults(run=_keys_list)
+    revoke = key_commands.add_parser("revoke", help="revoke a key by name")
+    revoke.add_argument("name")
+    revoke.set_defaults(run=_keys_revoke)
+
     command("reindex", _reindex, "Rebuild the vectors and BM25 from the store (repairs missing or corrupt vectors).")
     command("documents", _documents, "List the indexed reports.")
     delete = command("delete", _delete, "Delete a report with its passages and vectors.")
@@ -80,6 +93,33 @@ def _pipeline(args: argparse.Namespace, settings: Settings, repair: bool = False
     from api.main import build_pipeline
 
     return build_pipeline(settings.model_copy(update={"index_dir": args.index_dir}), repair=repair)
+
+
+def _key_file(args: argparse.Namespace):
+    from qa.keys import KeyFile
+
+    if args.file is None:
+        raise ValueError("no keys file: pass --file PATH or set REPORTQA_API_KEYS")
+    return KeyFile(args.file)
+
+
+def _keys_create(args: argparse.Namespace, settings: Settings) -> int:
+    secret = _key_file(args).create(args.name, args.scope)
+    print(secret)
+    print(f"created {args.scope} key {args.name!r}; it is shown only now, store it safely", file=sys.stderr)
+    return 0
+
+
+def _keys_list(args: argparse.Namespace, settings: Settings) -> int:
+    for key in _key_file(args).entries():
+        print(f"{key.name}\t{key.scope}\t{key.prefix}…\t{key.created}")
+    return 0
+
+
+def _keys_revoke(args: argparse.Namespace, settings: Settings) -> int:
+    _key_file(args).revoke(args.name)
+    print(f"revoked {args.name!r}")
+    return 0
 
 
 def _reindex(args: argparse.Namespace, settings: Settings) -> int:
@@ -129,11 +169,12 @@ def _serve(args: argparse.Namespace, settings: Settings) -> int:
     import uvicorn
 
     from api.main import create_app
+    from api.observability import log_config
 
     served = settings.model_copy(update={"index_dir": args.index_dir, "host": args.host, "port": args.port})
     # Open the index before serving, so a missing or corrupt file is a one-line error, not a traceback.
     app = create_app(served, pipeline=_pipeline(args, settings))
-    uvicorn.run(app, host=args.host, port=args.port)
+    uvicorn.run(app, host=args.host, port=args.port, log_config=log_config())
     return 0
 
 

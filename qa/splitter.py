@@ -80,13 +80,15 @@ class PassageSplitter:
             if len(offsets) <= self.max_tokens:
                 result.append((start, end, max(len(offsets), 1)))
                 continue
-            # Too long for one passage: cut at token boundaries.
-            for first in range(0, len(offsets), self.max_tokens):
-                last = first + self.max_tokens
-                piece_start = start + offsets[first][0]
-                piece_end = start + (offsets[last][0] if last < len(offsets) else offsets[-1][1])
-                piece_end = piece_start + len(text[piece_start:piece_end].rstrip())
-                result.append((piece_start, piece_end, min(self.max_tokens, len(offsets) - first)))
+            # Too long for one passage: cut at token boundaries into contiguous pieces, so characters
+            # the tokenizer drops (control characters) still belong to a piece.
+            cuts = [start, *(start + offsets[i][0] for i in range(self.max_tokens, len(offsets), self.max_tokens)), end]
+            for number, (piece_start, piece_end) in enumerate(zip(cuts, cuts[1:], strict=False)):
+                trimmed = text[piece_start:piece_end]
+                left, right = len(trimmed) - len(trimmed.lstrip()), len(trimmed.rstrip())
+                tokens = min(self.max_tokens, len(offsets) - number * self.max_tokens)
+                if right > left:
+                    result.append((piece_start + left, piece_start + right, tokens))
         return result
 
 

@@ -25,11 +25,15 @@ function highlighted(text, start, end, markId) {
 async function api(path, options = {}) {
   let response;
   try {
-    response = await fetch(path, { headers: { "Content-Type": "application/json" }, ...options });
+    const headers = { "Content-Type": "application/json" };
+    const key = sessionStorage.getItem("reportqa-key");
+    if (key) headers.Authorization = `Bearer ${key}`;
+    response = await fetch(path, { headers, ...options });
   } catch {
     throw new Error("The service could not be reached. Check that it is running, then try again.");
   }
   const body = await response.json().catch(() => null);
+  if (response.status === 401) $("key-box").open = true;
   if (!response.ok) throw new Error((body && body.detail) || `The service answered with status ${response.status}.`);
   return body;
 }
@@ -224,6 +228,11 @@ async function loadSources() {
 
 document.addEventListener("DOMContentLoaded", () => {
   $("ask-form").addEventListener("submit", ask);
+  $("api-key").value = sessionStorage.getItem("reportqa-key") || "";
+  $("api-key").addEventListener("change", () => {
+    sessionStorage.setItem("reportqa-key", $("api-key").value.trim());
+    loadSources();
+  });
   $("close-report").addEventListener("click", closeReport);
   $("tab-ask").addEventListener("click", () => {
     show("ask-view");

@@ -1,0 +1,115 @@
+"""The request guard: API keys and scopes, a rate limit, and limits on body size and time."""
+
+import asyncio
+import math
+import time
+
+from fastapi import FastAPI, Request
+from fastapi.responses import Response
+
+from api.errors import error_response
+from api.settings import Settings
+from qa.keys import KeyFile, StoredKey
+
+# Served without a key: health checks, and the page and API description, which hold no data.
+OPEN_PATHS = {"/healthz", "/readyz", "/", "/docs", "/docs/oauth2-redirect", "/openapi.json", "/redoc"}
+WRITE_METHODS = {"POST", "PUT", "PATCH", "DELETE"}
+
+
+class RateLimiter:
+    """A token bucket per client: `per_minute` requests a minute on average, bursts up to `burst`."""
+
+    def __init__(self, per_minute: int, burst: int):
+        self.rate = per_minute / 60.0
+        self.burst = max(burst, 1)
+        self._buckets: dict[str, tuple[float, float]] = {}
+
+    def wait_time(self, client: str) -> float:
+        """Take one request's token; return 0 when allowed, else the seconds until one is free."""
+        now = time.monotonic()
+        tokens, last = self._buckets.get(client, (float(self.burst), now))
+        tokens = min(self.burst, tokens + (now - last) * self.rate)
+        if tokens >= 1:
+            self._buckets[client] = (tokens - 1, now)
+            return 0.0
+        self._buckets[client] = (tokens, now)
+        return (1 - tokens) / self.rate
+
+    def forget_idle(self) -> None:
+        """Drop clients whose bucket has refilled, so the table does not grow without end."""
+        now = time.monotonic()
+        full_after = self.burst / self.rate
+        self._buckets = {c: (t, last) for c, (t, last) in self._buckets.items() if now - last < full_after}
+
+
+def is_write(request: Request) -> bool:
+    return request.method in WRITE_METHODS and request.url.path.startswith("/v1/documents")
+
+
+def is_loopback(host: str) -> bool:
+    return host in ("localhost", "::1") or host.startswith("127.")
+
+
+def install_guard(app: FastAPI, settings: Settings) -> None:
+    keys = KeyFile(settings.api_keys) if settings.api_keys else None
+    limiter = RateLimiter(settings.rate_limit_per_minute, settings.rate_limit_burst)
+
+    @app.middleware("http")
+    async def guard(request: Request, call_next) -> Response:
+        path = request.url.path
+        client = request.client.host if request.client else "unknown"
+        if path not in OPEN_PATHS and not path.startswith("/static/"):
+            # Who is asking, and may they?
+            if keys is not None:
+                key, problem = _authenticate(request, keys)
+                if key is None:
+                    return error_response(401, problem, headers={"WWW-Authenticate": "Bearer"})
+                if is_write(request) and key.scope != "write":
+                    return error_response(
+                        403, f"the key {key.name!r} may only read; changing reports needs a write key"
+                    )
+                client = f"key:{key.name}"
+            elif is_write(request) and not is_loopback(settings.host):
+                return error_response(
+                    403,
+                    "changing reports needs an API key when the service listens beyond loopback: set "
+                    "REPORTQA_API_KEYS and create a write key with `reportqa keys create NAME --scope write`",
+                )
+            # Not too often.
+            if settings.rate_limit_per_minute > 0:
+                wait = limiter.wait_time(client)
+                if wait:
+                    limiter.forget_idle()
+                    return error_response(
+                        429,
+                        f"too many requests: at most {settings.rate_limit_per_minute} a minute; retry later",
+                        headers={"Retry-After": str(math.ceil(wait))},
+                    )
+        # Not too big.
+        too_big = f"the body is larger than {settings.max_body_bytes} bytes; send smaller documents or fewer at once"
+        length = request.headers.get("content-length")
+        if length is not None:
+            if not length.isdigit():
+                return error_response(400, "the Content-Length header is not a number")
+            if int(length) > settings.max_body_bytes:
+                return error_response(413, too_big)
+        elif request.method in WRITE_METHODS | {"POST"} and len(await request.body()) > settings.max_body_bytes:
+            return error_response(413, too_big)
+        # Not too long.
+        try:
+            return await asyncio.wait_for(call_next(request), timeout=settings.request_timeout_s)
+        except TimeoutError:
+            return error_response(
+                503, f"the request took longer than {settings.request_timeout_s:g} s; retry, or ask for less"
+            )
+
+
+def _authenticate(request: Request, keys: KeyFile) -> tuple[StoredKey | None, str]:
+    header = request.headers.get("authorization", "")
+    scheme, _, secret = header.partition(" ")
+    if scheme.lower() != "bearer" or not secret.strip():
+        return None, "this service needs an API key: send the header `Authorization: Bearer <key>`"
+    key = keys.find(secret.strip())
+    if key is None:
+        return None, "the API key is not valid (mistyped or revoked)"
+    return key, ""

@@ -1,0 +1,82 @@
+"""API keys: created once, stored only as SHA-256 hashes with a scope ("read" or "write")."""
+
+import hashlib
+import hmac
+import json
+import os
+import secrets
+import tempfile
+from dataclasses import asdict, dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+SCOPES = ("read", "write")
+
+
+@dataclass(frozen=True)
+class StoredKey:
+    name: str
+    scope: str
+    hash: str
+    prefix: str  # the first characters, to tell keys apart in listings
+    created: str
+
+
+class KeyFile:
+    """The keys file named by `REPORTQA_API_KEYS`; written atomically, re-read when it changes.
+
+    Usage:
+        keys = KeyFile(Path("/etc/reportqa/keys.json"))
+        secret = keys.create("chatbot", "read")  # shown once, never stored
+        keys.find(secret).scope  # "read"
+    """
+
+    def __init__(self, path: Path):
+        self.path = path
+        self._loaded_mtime: int | None = None
+        self._keys: list[StoredKey] = []
+
+    def entries(self) -> list[StoredKey]:
+        mtime = self.path.stat().st_mtime_ns if self.path.exists() else None
+        if mtime != self._loaded_mtime:
+            raw = json.loads(self.path.read_text(encoding="utf-8")) if mtime is not None else {"keys": []}
+            self._keys = [StoredKey(**entry) for entry in raw["keys"]]
+            self._loaded_mtime = mtime
+        return self._keys
+
+    def find(self, secret: str) -> StoredKey | None:
+        """The key whose hash matches, compared in constant time against every stored hash."""
+        digest = _hash(secret)
+        match = None
+        for key in self.entries():
+            if hmac.compare_digest(digest, key.hash):
+                match = key
+        return match
+
+    def create(self, name: str, scope: str) -> str:
+        if scope not in SCOPES:
+            raise ValueError(f"scope must be one of {SCOPES}, not {scope!r}")
+        if any(key.name == name for key in self.entries()):
+            raise ValueError(f"a key named {name!r} exists; revoke it first or choose another name")
+        secret = "rqa_" + secrets.token_urlsafe(32)
+        created = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+        self._save([*self.entries(), StoredKey(name, scope, _hash(secret), secret[:8], created)])
+        return secret
+
+    def revoke(self, name: str) -> None:
+        kept = [key for key in self.entries() if key.name != name]
+        if len(kept) == len(self.entries()):
+            raise ValueError(f"no key is named {name!r}")
+        self._save(kept)
+
+    def _save(self, keys: list[StoredKey]) -> None:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=self.path.parent, prefix=self.path.name, suffix=".tmp")
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            json.dump({"keys": [asdict(key) for key in keys]}, handle, indent=2)
+        os.chmod(tmp, 0o600)
+        os.replace(tmp, self.path)
+
+
+def _hash(secret: str) -> str:
+    return hashlib.sha256(secret.encode("utf-8", "surrogatepass")).hexdigest()
