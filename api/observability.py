@@ -83,6 +83,7 @@ def install_observability(app: FastAPI) -> None:
             "status": response.status_code,
             "duration_ms": round(elapsed * 1000, 2),
             "client": request.client.host if request.client else None,
+            "request_id": request_id,  # also in the fields, for handlers that format after the request
         }
         logger.info("request", extra={"fields": fields})  # fmt: skip
         REQUEST_ID.reset(token)

@@ -1,0 +1,155 @@
+"""Keys and scopes, limits, request ids, metrics and logs: every 401/403/413/429/503 path."""
+
+import json
+import logging
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from fastapi.testclient import TestClient
+
+from api.main import create_app
+from api.observability import JsonFormatter
+from api.settings import Settings
+from qa import cli
+from qa.keys import KeyFile
+from qa.pipeline import Pipeline
+
+ASK = {"question": "Who is the Russian defence minister?"}
+REPORT = {"title": "Port", "text": "The port reopened on Monday."}
+
+
+def _client(pipeline: Pipeline, **settings) -> Iterator[TestClient]:
+    app = create_app(Settings(index_dir=pipeline.index_dir, **settings), pipeline=pipeline)
+    with TestClient(app) as client:
+        yield client
+
+
+@pytest.fixture
+def keys(tmp_path: Path) -> dict:
+    key_file = KeyFile(tmp_path / "keys.json")
+    return {"file": key_file, "read": key_file.create("reader", "read"), "write": key_file.create("writer", "write")}
+
+
+@pytest.fixture
+def keyed(corpus_pipeline: Pipeline, keys: dict) -> Iterator[TestClient]:
+    yield from _client(corpus_pipeline, api_keys=keys["file"].path)
+
+
+def _bearer(secret: str) -> dict:
+    return {"Authorization": f"Bearer {secret}"}
+
+
+def test_keys_are_stored_hashed(keys: dict) -> None:
+    stored = keys["file"].path.read_text()
+    assert keys["read"] not in stored and keys["write"] not in stored
+    assert keys["file"].find(keys["read"]).scope == "read" and keys["file"].find("rqa_wrong") is None
+
+
+@pytest.mark.parametrize(
+    ("headers", "message"),
+    [
+        ({}, "Authorization: Bearer"),
+        ({"Authorization": "Basic dXNlcjpwYXNz"}, "Authorization: Bearer"),
+        ({"Authorization": "Bearer "}, "Authorization: Bearer"),
+        ({"Authorization": "Bearer rqa_not-a-key"}, "not valid"),
+    ],
+)
+def test_missing_or_wrong_key_is_401(keyed: TestClient, headers: dict, message: str) -> None:
+    for method, path, body in (("post", "/v1/ask", ASK), ("get", "/v1/documents", None), ("get", "/metrics", None)):
+        response = keyed.request(method, path, json=body, headers=headers)
+        assert response.status_code == 401 and message in response.json()["detail"]
+        assert response.headers["WWW-Authenticate"] == "Bearer"
+
+
+def test_health_and_page_need_no_key(keyed: TestClient) -> None:
+    for path in ("/healthz", "/readyz", "/", "/static/app.js", "/openapi.json"):
+        assert keyed.get(path).status_code == 200
+
+
+def test_read_key_reads_but_cannot_write(keyed: TestClient, keys: dict) -> None:
+    read = _bearer(keys["read"])
+    assert keyed.post("/v1/ask", json=ASK, headers=read).status_code == 200
+    assert keyed.get("/v1/documents", headers=read).status_code == 200
+    for method, path in (("post", "/v1/documents"), ("put", "/v1/documents/x"), ("delete", "/v1/documents/x")):
+        response = keyed.request(method, path, json=REPORT if method != "delete" else None, headers=read)
+        assert response.status_code == 403 and "write key" in response.json()["detail"]
+    assert keyed.get("/v1/documents", headers=read).json()["total"] == 2
+
+
+def test_write_key_writes_and_revoked_keys_stop_working(keyed: TestClient, keys: dict) -> None:
+    write = _bearer(keys["write"])
+    created = keyed.post("/v1/documents", json=REPORT, headers=write)
+    assert created.status_code == 201
+    assert keyed.delete(f"/v1/documents/{created.json()['id']}", headers=write).status_code == 204
+    keys["file"].revoke("writer")
+    assert keyed.post("/v1/documents", json=REPORT, headers=write).status_code == 401
+
+
+def test_without_keys_writes_need_loopback(corpus_pipeline: Pipeline) -> None:
+    for client in _client(corpus_pipeline, host="0.0.0.0"):
+        refused = client.post("/v1/documents", json=REPORT)
+        assert refused.status_code == 403 and "REPORTQA_API_KEYS" in refused.json()["detail"]
+        assert client.post("/v1/ask", json=ASK).status_code == 200
+    for client in _client(corpus_pipeline, host="127.0.0.1"):
+        assert client.post("/v1/documents", json=REPORT).status_code == 201
+
+
+def test_body_over_the_limit_is_413_and_stores_nothing(corpus_pipeline: Pipeline) -> None:
+    for client in _client(corpus_pipeline, max_body_bytes=2048):
+        response = client.post("/v1/documents", json={"text": "word " * 1000})
+        assert response.status_code == 413 and "2048 bytes" in response.json()["detail"]
+        chunked = client.post(
+            "/v1/documents", content=iter([b'{"text": "', b"w" * 4000, b'"}']),
+            headers={"Content-Type": "application/json"},
+        )  # fmt: skip
+        assert chunked.status_code == 413
+        assert client.get("/v1/documents").json()["total"] == 2
+
+
+def test_rate_limit_is_429_with_retry_after(corpus_pipeline: Pipeline) -> None:
+    for client in _client(corpus_pipeline, rate_limit_per_minute=60, rate_limit_burst=3):
+        statuses = [client.post("/v1/ask", json=ASK).status_code for _ in range(4)]
+        assert statuses == [200, 200, 200, 429]
+        limited = client.post("/v1/ask", json=ASK)
+        assert limited.status_code == 429 and int(limited.headers["Retry-After"]) >= 1
+        assert "a minute" in limited.json()["detail"]
+        assert client.get("/healthz").status_code == 200, "health checks are never rate limited"
+
+
+def test_slow_request_is_503(corpus_pipeline: Pipeline) -> None:
+    for client in _client(corpus_pipeline, request_timeout_s=0.0001):
+        response = client.post("/v1/ask", json=ASK)
+        assert response.status_code == 503 and "longer than" in response.json()["detail"]
+
+
+def test_request_ids_metrics_and_json_logs(corpus_pipeline: Pipeline, caplog: pytest.LogCaptureFixture) -> None:
+    for client in _client(corpus_pipeline):
+        with caplog.at_level(logging.INFO, logger="reportqa.requests"):
+            echoed = client.post("/v1/ask", json=ASK, headers={"X-Request-ID": "trace-42"})
+        assert echoed.headers["X-Request-ID"] == "trace-42"
+        record = next(r for r in caplog.records if r.name == "reportqa.requests")
+        line = json.loads(JsonFormatter().format(record))
+        assert line["request_id"] == "trace-42" and line["path"] == "/v1/ask" and line["status"] == 200
+        generated = client.get("/healthz", headers={"X-Request-ID": "bad id with spaces"}).headers["X-Request-ID"]
+        assert generated != "bad id with spaces" and len(generated) == 32
+        assert client.get("/v1/documents/nope").headers["X-Request-ID"]
+        metrics = client.get("/metrics").text
+        assert 'reportqa_requests_total{method="POST",route="/v1/ask",status="200"} 1.0' in metrics
+        assert 'reportqa_requests_total{method="GET",route="/v1/documents/{document_id}",status="404"} 1.0' in metrics
+        assert 'reportqa_request_duration_seconds_bucket{le="0.5",method="POST",route="/v1/ask"}' in metrics
+        assert "reportqa_documents 2.0" in metrics and "reportqa_vectors" in metrics
+
+
+def test_keys_command(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+    path = str(tmp_path / "keys.json")
+    assert cli.main(["keys", "--file", path, "create", "bot", "--scope", "write"]) == 0
+    secret = capsys.readouterr().out.strip()
+    assert secret.startswith("rqa_") and KeyFile(Path(path)).find(secret).name == "bot"
+    assert cli.main(["keys", "--file", path, "list"]) == 0
+    listing = capsys.readouterr().out
+    assert "bot\twrite" in listing and secret not in listing
+    assert cli.main(["keys", "--file", path, "create", "bot"]) == 2
+    assert cli.main(["keys", "--file", path, "revoke", "bot"]) == 0
+    assert cli.main(["keys", "--file", path, "revoke", "bot"]) == 2
+    assert "no key is named" in capsys.readouterr().err
