@@ -10,6 +10,7 @@ from api.errors import install_error_handlers
 from api.guard import install_guard
 from api.observability import install_observability
 from api.routers import ask, chat, citations, documents, health, page, sources
+from api.schemas import ERROR_RESPONSES
 from api.settings import Settings
 from embeddings.encoder import Encoder
 from qa.pipeline import Pipeline
@@ -51,6 +52,6 @@ def create_app(settings: Settings | None = None, pipeline: Pipeline | None = Non
     install_guard(app, settings)
     install_observability(app)
     for module in (ask, chat, documents, sources, citations, health, page):
-        app.include_router(module.router)
+        app.include_router(module.router, responses=ERROR_RESPONSES)
     app.mount("/static", StaticFiles(directory=page.STATIC_DIR), name="static")
     return app

@@ -22,6 +22,30 @@ def _valid_unicode(value: str) -> str:
     return value
 
 
+class ErrorDetail(BaseModel):
+    message: str
+    type: str
+    code: int
+
+
+class ErrorOut(BaseModel):
+    """Every error: `detail` says what to fix; `error` is the same in OpenAI's shape."""
+
+    detail: str
+    error: ErrorDetail
+    errors: list[dict] | None = Field(None, description="Validation errors one by one (422 only).")
+
+
+ERROR_RESPONSES: dict[int | str, dict] = {
+    status: {"model": ErrorOut, "description": description}
+    for status, description in (
+        (400, "Malformed request"), (401, "Missing or invalid API key"), (403, "Key may not do this"),
+        (404, "Not found"), (409, "Conflict"), (413, "Body too large"), (422, "Invalid input"),
+        (429, "Too many requests"), (503, "Too slow, or still loading"),
+    )
+}  # fmt: skip
+
+
 class Request(BaseModel):
     model_config = ConfigDict(extra="forbid")
 

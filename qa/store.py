@@ -74,6 +74,15 @@ class DocumentStore:
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.execute("PRAGMA synchronous=FULL")
         self._db.executescript(_SCHEMA)
+        self._migrate()
+
+    def _migrate(self) -> None:
+        """Bring a store written by an earlier reportqa up to the current schema."""
+        columns = {row[1] for row in self._db.execute("PRAGMA table_info(documents)")}
+        if "characters" not in columns:
+            self._db.execute("ALTER TABLE documents ADD COLUMN characters INTEGER NOT NULL DEFAULT 0")
+            for document_id, text in self._db.execute("SELECT id, text FROM documents").fetchall():
+                self._db.execute("UPDATE documents SET characters = ? WHERE id = ?", (len(text), document_id))
 
     def close(self) -> None:
         self._db.close()

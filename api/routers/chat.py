@@ -23,7 +23,11 @@ def models() -> ModelList:
     return ModelList(data=[ModelOut(id=MODEL_ID, created=_STARTED)])
 
 
-@router.post("/chat/completions", response_model=ChatOut)
+@router.post(
+    "/chat/completions",
+    response_model=ChatOut,
+    responses={200: {"content": {"text/event-stream": {"description": "With `stream`: OpenAI chunks, then [DONE]"}}}},
+)
 def chat(body: ChatIn, pipeline: PipelineDep):
     """Answer the last user message from the reports, citing sources as [n] markers."""
     if body.model != MODEL_ID:

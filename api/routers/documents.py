@@ -45,7 +45,9 @@ def add_document(body: NewDocumentIn, pipeline: PipelineDep) -> DocumentOut:
     return _document_out(pipeline, document_id)
 
 
-@router.put("/{document_id}", response_model=DocumentOut)
+@router.put(
+    "/{document_id}", response_model=DocumentOut, responses={201: {"model": DocumentOut, "description": "Created"}}
+)
 def replace_document(
     document_id: NewDocumentId, body: DocumentIn, pipeline: PipelineDep, response: Response
 ) -> DocumentOut:
