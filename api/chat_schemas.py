@@ -34,7 +34,10 @@ class ChatIn(BaseModel):
 
     model_config = ConfigDict(extra="allow")
 
-    model: str = Field(description=f'Must be "{MODEL_ID}" (GET /v1/models lists it).')
+    # Declared as an enum for clients and fuzzers; any other name is a 404, as in OpenAI's API.
+    model: str = Field(
+        description=f'Must be "{MODEL_ID}" (GET /v1/models lists it).', json_schema_extra={"enum": [MODEL_ID]}
+    )
     messages: list[ChatMessage] = Field(min_length=1, description="The last user message is the question.")
     stream: bool = False
     top_k: int = Field(5, ge=1, le=50, description="reportqa extension: passages to retrieve and read.")

@@ -72,16 +72,22 @@ class FiltersIn(Request):
 
 
 class AskIn(Request):
-    question: str = Field(description=f"The question, 1 to {MAX_QUESTION_CHARS} characters.")
+    question: str = Field(
+        min_length=1, max_length=MAX_QUESTION_CHARS, pattern=r"\S",
+        description=f"The question, 1 to {MAX_QUESTION_CHARS} characters, not only spaces.",
+    )  # fmt: skip
     top_k: int = Field(5, ge=1, le=50, description="Passages to retrieve and read.")
     max_answers: int = Field(3, ge=1, le=20, description="Answers to return at most.")
     reader: str | None = Field(None, description='Reader name, e.g. "sentence"; the default reader when null.')
     filters: FiltersIn = Field(default_factory=FiltersIn)
     include_passages: bool = Field(False, description="Also return the retrieved passages.")
 
-    @field_validator("question")
+    @field_validator("question", mode="before")
     @classmethod
-    def _question(cls, value: str) -> str:
+    def _question(cls, value: object) -> object:
+        # Before the declared constraints, so the message says what to fix in words.
+        if not isinstance(value, str):
+            return value
         value = _valid_unicode(value).strip()
         if not value:
             raise ValueError("question is empty; ask something, e.g. 'Who is the Russian defence minister?'")
@@ -134,17 +140,17 @@ class DocumentIn(Request):
     title: str = Field("", max_length=1000)
     date: Date | None = None
     source: str = Field("", max_length=500)
-    text: str = Field(max_length=MAX_TEXT_CHARS, description="The report's full text.")
+    text: str = Field(min_length=1, max_length=MAX_TEXT_CHARS, pattern=r"\S", description="The report's full text.")
 
     @field_validator("text", "title", "source")
     @classmethod
     def _unicode(cls, value: str) -> str:
         return _valid_unicode(value)
 
-    @field_validator("text")
+    @field_validator("text", mode="before")
     @classmethod
-    def _has_text(cls, value: str) -> str:
-        if not value.strip():
+    def _has_text(cls, value: object) -> object:
+        if isinstance(value, str) and not value.strip():
             raise ValueError("text is empty; send the report's full text")
         return value
 

@@ -18,7 +18,7 @@ NewDocumentId = Annotated[str, Path(pattern=DOCUMENT_ID_PATTERN, description="Le
 @router.get("", response_model=DocumentPage)
 def list_documents(
     pipeline: PipelineDep,
-    offset: int = Query(0, ge=0, description="Documents to skip."),
+    offset: int = Query(0, ge=0, le=1_000_000_000, description="Documents to skip."),
     limit: int = Query(20, ge=1, le=100, description="Documents per page."),
     q: str = Query("", max_length=200, description="Only reports whose title, id, source or text contains this."),
 ) -> DocumentPage:
