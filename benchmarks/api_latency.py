@@ -17,6 +17,7 @@ from pathlib import Path
 
 import httpx
 import numpy as np
+from served import wait_ready
 
 
 def main() -> int:
@@ -42,7 +43,7 @@ def main() -> int:
     base = f"http://127.0.0.1:{args.port}"
     try:
         with httpx.Client(base_url=base, timeout=30) as client:
-            _wait_ready(client)
+            wait_ready(base)
             for question in questions[:20]:  # warm-up, not measured
                 client.post("/v1/ask", json={"question": question, "reader": args.reader})
             latencies, failures = [], 0
@@ -64,18 +65,6 @@ def main() -> int:
     }
     print(json.dumps(figures, indent=2))
     return 0 if failures == 0 else 1
-
-
-def _wait_ready(client: httpx.Client, timeout_s: float = 120) -> None:
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        try:
-            if client.get("/readyz").status_code == 200:
-                return
-        except httpx.TransportError:
-            pass
-        time.sleep(0.5)
-    raise RuntimeError("the server did not become ready")
 
 
 if __name__ == "__main__":

@@ -12,10 +12,9 @@ import os
 import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 
-import httpx
+from served import wait_ready
 
 ROOT = Path(__file__).resolve().parent.parent
 CHECKS = "not_a_server_error,status_code_conformance,content_type_conformance,response_schema_conformance"
@@ -39,7 +38,7 @@ def main() -> int:
             )  # fmt: skip
             base = f"http://127.0.0.1:{args.port}"
             try:
-                _wait_ready(base)
+                wait_ready(base)
                 command = [
                     str(Path(sys.executable).parent / "schemathesis"), "run", f"{base}/openapi.json",
                     "--checks", CHECKS, "--max-examples", str(args.max_examples), "--seed", "1",
@@ -53,18 +52,6 @@ def main() -> int:
         for line in errors[:5]:
             print(f"    {line[:300]}")
         return returncode
-
-
-def _wait_ready(base: str, timeout_s: float = 120) -> None:
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        try:
-            if httpx.get(f"{base}/readyz").status_code == 200:
-                return
-        except httpx.TransportError:
-            pass
-        time.sleep(0.5)
-    raise RuntimeError("the server did not become ready")
 
 
 if __name__ == "__main__":
