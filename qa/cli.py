@@ -2,6 +2,7 @@
 
 import argparse
 import json
+import os
 import sys
 from pathlib import Path
 
@@ -49,6 +50,7 @@ def _parser(settings: Settings) -> argparse.ArgumentParser:
     serve = command("serve", _serve, "Serve the HTTP API (OpenAPI docs at /docs).")
     serve.add_argument("--host", default=settings.host, help=f"bind address (default {settings.host})")
     serve.add_argument("--port", type=int, default=settings.port, help=f"port (default {settings.port})")
+    serve.add_argument("--workers", type=int, default=1, help="server processes sharing the index (default 1)")
 
     evaluate = command("eval", _eval, "Evaluate open-book on a SQuAD v1.1-format file in a fresh temporary index.")
     evaluate.add_argument("file", type=Path)
@@ -173,8 +175,19 @@ def _serve(args: argparse.Namespace, settings: Settings) -> int:
 
     served = settings.model_copy(update={"index_dir": args.index_dir, "host": args.host, "port": args.port})
     # Open the index before serving, so a missing or corrupt file is a one-line error, not a traceback.
-    app = create_app(served, pipeline=_pipeline(args, settings))
-    uvicorn.run(app, host=args.host, port=args.port, log_config=log_config())
+    pipeline = _pipeline(args, settings)
+    if args.workers == 1:
+        uvicorn.run(create_app(served, pipeline=pipeline), host=args.host, port=args.port, log_config=log_config())
+        return 0
+    # Several processes: each worker opens the index itself (settings reach it through the environment);
+    # they share it through the write lock and the store's generation number.
+    pipeline.store.close()
+    del pipeline
+    os.environ.update({"REPORTQA_INDEX_DIR": str(args.index_dir), "REPORTQA_HOST": args.host})
+    uvicorn.run(
+        "api.main:create_app", factory=True, host=args.host, port=args.port, workers=args.workers,
+        log_config=log_config(),
+    )  # fmt: skip
     return 0
 
 
