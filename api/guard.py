@@ -14,6 +14,7 @@ from qa.keys import KeyFile, StoredKey
 # Served without a key: health checks, and the page and API description, which hold no data.
 OPEN_PATHS = {"/healthz", "/readyz", "/", "/docs", "/docs/oauth2-redirect", "/openapi.json", "/redoc"}
 WRITE_METHODS = {"POST", "PUT", "PATCH", "DELETE"}
+MAX_TRACKED_CLIENTS = 10_000
 
 
 class RateLimiter:
@@ -27,6 +28,8 @@ class RateLimiter:
     def wait_time(self, client: str) -> float:
         """Take one request's token; return 0 when allowed, else the seconds until one is free."""
         now = time.monotonic()
+        if len(self._buckets) > MAX_TRACKED_CLIENTS:
+            self._forget_idle(now)
         tokens, last = self._buckets.get(client, (float(self.burst), now))
         tokens = min(self.burst, tokens + (now - last) * self.rate)
         if tokens >= 1:
@@ -35,9 +38,8 @@ class RateLimiter:
         self._buckets[client] = (tokens, now)
         return (1 - tokens) / self.rate
 
-    def forget_idle(self) -> None:
+    def _forget_idle(self, now: float) -> None:
         """Drop clients whose bucket has refilled, so the table does not grow without end."""
-        now = time.monotonic()
         full_after = self.burst / self.rate
         self._buckets = {c: (t, last) for c, (t, last) in self._buckets.items() if now - last < full_after}
 
@@ -79,7 +81,6 @@ def install_guard(app: FastAPI, settings: Settings) -> None:
             if settings.rate_limit_per_minute > 0:
                 wait = limiter.wait_time(client)
                 if wait:
-                    limiter.forget_idle()
                     return error_response(
                         429,
                         f"too many requests: at most {settings.rate_limit_per_minute} a minute; retry later",
@@ -93,7 +94,7 @@ def install_guard(app: FastAPI, settings: Settings) -> None:
                 return error_response(400, "the Content-Length header is not a number")
             if int(length) > settings.max_body_bytes:
                 return error_response(413, too_big)
-        elif request.method in WRITE_METHODS | {"POST"} and len(await request.body()) > settings.max_body_bytes:
+        elif request.method in WRITE_METHODS and len(await request.body()) > settings.max_body_bytes:
             return error_response(413, too_big)
         # Not too long.
         try:

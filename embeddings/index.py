@@ -74,9 +74,6 @@ class VectorIndex:
         if vectors is not None:
             self.add(kept, vectors)
 
-    def vectors(self, ids: np.ndarray) -> np.ndarray:
-        return np.stack([self._index.reconstruct(int(i)) for i in ids])
-
     def search(self, query: np.ndarray, k: int, allowed_ids: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
         """Return the ids and scores of the k nearest vectors, best first.
 

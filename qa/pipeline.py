@@ -258,8 +258,8 @@ class Pipeline:
         with self._lock:
             self._refresh()
             if self._sparse_stale:
-                ids, texts = zip(*self.store.passage_texts(), strict=True) if self.store.count_passages() else ((), ())
-                self.sparse.build(np.array(ids, np.int64), list(texts))
+                rows = self.store.passage_texts()
+                self.sparse.build(np.array([row[0] for row in rows], np.int64), [row[1] for row in rows])
                 self._sparse_stale = False
             hits = self.retriever.retrieve(question.text, question.vector, top_k, allowed, mode)
         passages = self.store.passages([hit.passage_id for hit in hits], with_vectors=True)
@@ -296,7 +296,7 @@ class Pipeline:
         chosen = self.readers.get(reader or self.default_reader)
         if chosen is None:
             raise ValueError(f"reader must be one of {sorted(self.readers)}, not {reader!r}")
-        if self.store.count_passages() == 0:
+        if not self.store.has_passages():
             raise EmptyIndexError("no reports are indexed yet: run `reportqa ingest PATH` or POST /v1/documents first")
         started = time.perf_counter()
         vector = self.encoder.encode([question])[0]

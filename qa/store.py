@@ -157,6 +157,10 @@ class DocumentStore:
         )
         return [DocumentInfo(*row) for row in rows]
 
+    def has_passages(self) -> bool:
+        """Whether any passage is stored; unlike a count, cheap on every question."""
+        return self._row("SELECT EXISTS (SELECT 1 FROM passages)")[0] == 1
+
     def count_passages(self) -> int:
         return self._row("SELECT count(*) FROM passages")[0]
 

@@ -153,3 +153,15 @@ def test_keys_command(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
     assert cli.main(["keys", "--file", path, "revoke", "bot"]) == 0
     assert cli.main(["keys", "--file", path, "revoke", "bot"]) == 2
     assert "no key is named" in capsys.readouterr().err
+
+
+def test_rate_limiter_forgets_idle_clients_without_anyone_being_limited(monkeypatch) -> None:
+    from api import guard
+
+    monkeypatch.setattr(guard, "MAX_TRACKED_CLIENTS", 5)
+    clock = iter(float(t) for t in range(0, 10_000, 100))  # 100 s between requests: every bucket refills
+    monkeypatch.setattr(guard.time, "monotonic", lambda: next(clock))
+    limiter = guard.RateLimiter(per_minute=60, burst=3)
+    for client in range(50):
+        assert limiter.wait_time(f"10.0.0.{client}") == 0.0
+    assert len(limiter._buckets) <= 6
