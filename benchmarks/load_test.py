@@ -25,6 +25,7 @@ from pathlib import Path
 
 import httpx
 import numpy as np
+from served import wait_ready
 
 
 def main() -> int:
@@ -47,6 +48,7 @@ def main() -> int:
         command = [sys.executable, "-m", "qa.cli", "serve", "--index-dir", str(index_dir), "--port", str(args.port)]
         server = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         try:
+            wait_ready(f"http://127.0.0.1:{args.port}")
             figures = asyncio.run(_run(args, server.pid, questions, paragraphs))
         finally:
             server.terminate()
@@ -59,7 +61,6 @@ async def _run(args: argparse.Namespace, pid: int, questions: list[str], paragra
     base = f"http://127.0.0.1:{args.port}"
     limits = httpx.Limits(max_connections=args.clients + 2)
     async with httpx.AsyncClient(base_url=base, timeout=60, limits=limits) as client:
-        await _wait_ready(client)
         for question in questions[:10]:  # warm-up, not measured
             await client.post("/v1/ask", json={"question": question})
         rss_samples: list[tuple[float, int]] = []
@@ -126,18 +127,6 @@ def _rss_mib(pid: int) -> int:
         if line.startswith("VmRSS:"):
             return int(line.split()[1]) // 1024
     return 0
-
-
-async def _wait_ready(client: httpx.AsyncClient, timeout_s: float = 120) -> None:
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        try:
-            if (await client.get("/readyz")).status_code == 200:
-                return
-        except httpx.TransportError:
-            pass
-        await asyncio.sleep(0.5)
-    raise RuntimeError("the server did not become ready")
 
 
 if __name__ == "__main__":

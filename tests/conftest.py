@@ -47,13 +47,18 @@ def shared_corpus_pipeline(tmp_path_factory: pytest.TempPathFactory, encoder: En
     return pipeline
 
 
+def free_port() -> int:
+    """A loopback port nothing listens on now."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
 @pytest.fixture(scope="session")
 def live_server(shared_corpus_pipeline: Pipeline) -> Iterator[str]:
     """The real app served by uvicorn on a free loopback port, for real HTTP clients and browsers."""
     app = create_app(Settings(index_dir=shared_corpus_pipeline.index_dir), pipeline=shared_corpus_pipeline)
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
+    port = free_port()
     server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()

@@ -7,24 +7,16 @@ from pathlib import Path
 
 import httpx
 
-from tests.conftest import CORPUS
+from tests.conftest import CORPUS, free_port
 
 ROOT = Path(__file__).resolve().parent.parent
-
-
-def _free_port() -> int:
-    import socket
-
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 def test_two_workers_share_one_index(tmp_path: Path) -> None:
     index = str(tmp_path / "index")
     cli = [sys.executable, "-m", "qa.cli"]
     subprocess.run([*cli, "ingest", "--index-dir", index, str(CORPUS)], check=True, cwd=ROOT, capture_output=True)
-    port = _free_port()
+    port = free_port()
     server = subprocess.Popen(
         [*cli, "serve", "--index-dir", index, "--port", str(port), "--workers", "2"],
         cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
