@@ -78,7 +78,9 @@ class AskIn(Request):
     )  # fmt: skip
     top_k: int = Field(5, ge=1, le=50, description="Passages to retrieve and read.")
     max_answers: int = Field(3, ge=1, le=20, description="Answers to return at most.")
-    reader: str | None = Field(None, description='Reader name, e.g. "sentence"; the default reader when null.')
+    reader: str | None = Field(
+        None, description='Reader: "span" (exact answer spans, the default) or "sentence" (whole sentences).'
+    )
     filters: FiltersIn = Field(default_factory=FiltersIn)
     include_passages: bool = Field(False, description="Also return the retrieved passages.")
 

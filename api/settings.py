@@ -16,7 +16,10 @@ class Settings(BaseSettings):
     host: str = Field("127.0.0.1", description="Address `reportqa serve` binds to.")
     port: int = Field(8000, ge=1, le=65535, description="Port `reportqa serve` listens on.")
     index_kind: Literal["flat", "hnsw"] = Field("flat", description="Vector index for a new index directory.")
-    no_answer_threshold: float = Field(0.35, ge=0.0, le=1.0, description="Lowest score an answer may have.")
+    no_answer_threshold: float | None = Field(
+        None, ge=0.0, le=1.0, description="Lowest score an answer may have; unset: each reader's own threshold."
+    )
+    reader_model_path: Path | None = Field(None, description="Span reader model folder; the shipped one when unset.")
     model_path: Path | None = Field(None, description="Embedding model folder; the packaged MiniLM when unset.")
     api_keys: Path | None = Field(
         None, description="Keys file made by `reportqa keys`; when set, every request but health checks needs a key."

@@ -35,6 +35,8 @@ def main() -> int:
     parser.add_argument("--clients", type=int, default=32)
     parser.add_argument("--duration", type=float, default=60.0, help="seconds (default 60)")
     parser.add_argument("--write-every", type=float, default=2.0, help="seconds between writes (default 2)")
+    parser.add_argument("--warmup", type=float, default=0.0,
+                        help="seconds of the same load before measuring, not counted (default 0)")  # fmt: skip
     parser.add_argument("--port", type=int, default=8767)
     args = parser.parse_args()
 
@@ -54,7 +56,8 @@ def main() -> int:
             server.terminate()
             server.wait(timeout=30)
     print(json.dumps(figures, indent=2))
-    return 0 if figures["asks"]["failed"] == 0 and figures["writes"]["failed"] == 0 else 1
+    phases = [figures] + ([figures["warmup"]] if figures["warmup"] else [])
+    return 0 if all(p["asks"]["failed"] == 0 and p["writes"]["failed"] == 0 for p in phases) else 1
 
 
 async def _run(args: argparse.Namespace, pid: int, questions: list[str], paragraphs: list[dict]) -> dict:
@@ -63,41 +66,50 @@ async def _run(args: argparse.Namespace, pid: int, questions: list[str], paragra
     async with httpx.AsyncClient(base_url=base, timeout=60, limits=limits) as client:
         for question in questions[:10]:  # warm-up, not measured
             await client.post("/v1/ask", json={"question": question})
-        rss_samples: list[tuple[float, int]] = []
-        latencies: list[float] = []
-        failures: list[str] = []
-        writes = {"done": 0, "failed": 0}
-        started = time.monotonic()
-        deadline = started + args.duration
+        warmup = await _phase(args, client, pid, questions, paragraphs, args.warmup) if args.warmup > 0 else None
+        measured = await _phase(args, client, pid, questions, paragraphs, args.duration)
+    # Failures during the warm-up count too: the run passes only if none failed at all.
+    return {**measured, "warmup": warmup and {k: warmup[k] for k in ("seconds", "asks", "writes", "server_rss_mib")}}
 
-        async def asker(seed: int) -> None:
-            chance = random.Random(seed)
-            while time.monotonic() < deadline:
-                sent = time.perf_counter()
-                try:
-                    response = await client.post("/v1/ask", json={"question": chance.choice(questions)})
-                    if response.status_code != 200:
-                        failures.append(f"{response.status_code}: {response.text[:200]}")
-                except httpx.HTTPError as error:
-                    failures.append(repr(error))
-                latencies.append((time.perf_counter() - sent) * 1000)
 
-        async def writer() -> None:
-            chance = random.Random(-1)
-            while time.monotonic() < deadline:
-                paragraph = chance.choice(paragraphs)
-                body = {"title": "load test", "source": "load-test", "text": paragraph["context"]}
-                response = await client.post("/v1/documents", json=body)
-                writes["done" if response.status_code == 201 else "failed"] += 1
-                await asyncio.sleep(max(0.0, min(args.write_every, deadline - time.monotonic())))
+async def _phase(args, client: httpx.AsyncClient, pid: int, questions: list[str], paragraphs: list[dict],
+                 duration: float) -> dict:  # fmt: skip
+    """Askers, one writer and a memory sampler for `duration` seconds; the figures of that span."""
+    rss_samples: list[tuple[float, int]] = []
+    latencies: list[float] = []
+    failures: list[str] = []
+    writes = {"done": 0, "failed": 0}
+    started = time.monotonic()
+    deadline = started + duration
 
-        async def sampler() -> None:
-            while time.monotonic() < deadline:
-                rss_samples.append((time.monotonic() - started, _rss_mib(pid)))
-                await asyncio.sleep(2)
+    async def asker(seed: int) -> None:
+        chance = random.Random(seed)
+        while time.monotonic() < deadline:
+            sent = time.perf_counter()
+            try:
+                response = await client.post("/v1/ask", json={"question": chance.choice(questions)})
+                if response.status_code != 200:
+                    failures.append(f"{response.status_code}: {response.text[:200]}")
+            except httpx.HTTPError as error:
+                failures.append(repr(error))
+            latencies.append((time.perf_counter() - sent) * 1000)
 
-        await asyncio.gather(*(asker(seed) for seed in range(args.clients)), writer(), sampler())
-        elapsed = time.monotonic() - started
+    async def writer() -> None:
+        chance = random.Random(-1)
+        while time.monotonic() < deadline:
+            paragraph = chance.choice(paragraphs)
+            body = {"title": "load test", "source": "load-test", "text": paragraph["context"]}
+            response = await client.post("/v1/documents", json=body)
+            writes["done" if response.status_code == 201 else "failed"] += 1
+            await asyncio.sleep(max(0.0, min(args.write_every, deadline - time.monotonic())))
+
+    async def sampler() -> None:
+        while time.monotonic() < deadline:
+            rss_samples.append((time.monotonic() - started, _rss_mib(pid)))
+            await asyncio.sleep(2)
+
+    await asyncio.gather(*(asker(seed) for seed in range(args.clients)), writer(), sampler())
+    elapsed = time.monotonic() - started
     half = len(rss_samples) // 2
     return {
         "clients": args.clients,

@@ -61,6 +61,9 @@ def _parser(settings: Settings) -> argparse.ArgumentParser:
     evaluate.add_argument("--keep-index", type=Path, help="build the index in this folder and keep it")
     evaluate.add_argument("--compare-encode", action="store_true", help="also time bare encode on the passages")
     evaluate.add_argument("--out", type=Path, help="also write the report as JSON here")
+    evaluate.add_argument("--answers-only", action="store_true", help="skip the retrieval recall figures")
+    evaluate.add_argument("--paragraph", action="store_true",
+                          help="read each question against its own paragraph only, with the span reader")  # fmt: skip
 
     keys = commands.add_parser("keys", help="Create, list and revoke API keys.", description="Manage API keys.")
     keys.add_argument("--file", type=Path, default=settings.api_keys,
@@ -74,6 +77,25 @@ def _parser(settings: Settings) -> argparse.ArgumentParser:
     revoke = key_commands.add_parser("revoke", help="revoke a key by name")
     revoke.add_argument("name")
     revoke.set_defaults(run=_keys_revoke)
+
+    train = commands.add_parser("train-reader", help="Train the span reader on SQuAD-format files.",
+                                description="Train the span reader; rerun with the same --out to resume.")  # fmt: skip
+    train.add_argument("--data", type=Path, nargs="+", required=True, help="SQuAD-format .json files or folders")
+    train.add_argument("--out", type=Path, required=True, help="folder for checkpoints and the final model/")
+    train.add_argument("--epochs", type=int, default=1, help="passes over the data (default 1)")
+    train.add_argument("--batch-size", type=int, default=32, help="windows per step (default 32)")
+    train.add_argument("--learning-rate", type=float, default=1e-4, help="peak learning rate (default 1e-4)")
+    train.add_argument("--seed", type=int, default=13)
+    train.add_argument("--time-budget", type=float, help="stop after this many minutes, resumable (default: none)")
+    train.add_argument("--device", default="cpu", help="cpu (default) or cuda")
+    train.set_defaults(run=_train_reader)
+
+    calibrate = commands.add_parser("calibrate-reader", help="Fit the span reader's scores and no-answer threshold.",
+                                    description="Fit the span reader's calibration on held-out articles.")  # fmt: skip
+    calibrate.add_argument("--data", type=Path, nargs="+", required=True, help="the files the model was trained on")
+    calibrate.add_argument("--model", type=Path, required=True, help="the model folder (gets calibration.json)")
+    calibrate.add_argument("--limit", type=int, default=3000, help="held-out questions to read (default 3,000)")
+    calibrate.set_defaults(run=_calibrate_reader)
 
     command("reindex", _reindex, "Rebuild the vectors and BM25 from the store (repairs missing or corrupt vectors).")
     command("documents", _documents, "List the indexed reports.")
@@ -193,17 +215,52 @@ def _serve(args: argparse.Namespace, settings: Settings) -> int:
 
 def _eval(args: argparse.Namespace, settings: Settings) -> int:
     from embeddings.encoder import Encoder
-    from qa.evaluation import evaluate
+    from qa.evaluation import evaluate, evaluate_paragraphs
 
-    report = evaluate(
-        args.file, encoder=Encoder(settings.model_path), limit=args.limit, top_k=args.top_k, reader=args.reader,
-        index_dir=args.keep_index, compare_encode=args.compare_encode, seed=args.seed,
-    )  # fmt: skip
+    if args.paragraph:
+        report = evaluate_paragraphs(args.file, settings.reader_model_path, limit=args.limit, seed=args.seed)
+    else:
+        report = evaluate(
+            args.file, encoder=Encoder(settings.model_path), limit=args.limit, top_k=args.top_k, reader=args.reader,
+            index_dir=args.keep_index, compare_encode=args.compare_encode, seed=args.seed,
+            retrieval=not args.answers_only,
+        )  # fmt: skip
     text = json.dumps(report, indent=2)
     print(text)
     if args.out:
         args.out.write_text(text + "\n", encoding="utf-8")
     return 0
+
+
+def _data_files(paths: list[Path]) -> list[Path]:
+    files = sorted(f for path in paths for f in (path.glob("*.json") if path.is_dir() else [path]))
+    if not files:
+        raise ValueError(f"no .json files in {' '.join(map(str, paths))}")
+    return files
+
+
+def _calibrate_reader(args: argparse.Namespace, settings: Settings) -> int:
+    from embeddings.encoder import Encoder
+    from qa.training.calibrate import calibrate_reader
+
+    report = calibrate_reader(args.model, _data_files(args.data), Encoder(settings.model_path), limit=args.limit)
+    print(json.dumps(report, indent=2))
+    return 0
+
+
+def _train_reader(args: argparse.Namespace, settings: Settings) -> int:
+    from qa.training.trainer import TrainingConfig, train_reader
+
+    files = _data_files(args.data)
+    config = TrainingConfig(
+        data=[str(f.resolve()) for f in files], epochs=args.epochs, batch_size=args.batch_size,
+        learning_rate=args.learning_rate, seed=args.seed,
+    )  # fmt: skip
+    budget = args.time_budget * 60 if args.time_budget else None
+    finished = train_reader(config, args.out, time_budget_s=budget, device=args.device)
+    if finished:
+        print(f"model written to {args.out / 'model'}")
+    return 0 if finished else 3
 
 
 def _documents(args: argparse.Namespace, settings: Settings) -> int:

@@ -1,4 +1,4 @@
-"""Open-book evaluation on a SQuAD-format file: retrieval recall, answer EM/F1, latency, ingestion."""
+"""Evaluation on a SQuAD-format file: open-book retrieval and answers, or the span reader on each paragraph."""
 
 import random
 import tempfile
@@ -9,8 +9,10 @@ import numpy as np
 from tqdm import tqdm
 
 from embeddings.encoder import Encoder
+from qa.models import Passage, ScoredPassage
 from qa.pipeline import Pipeline
-from qa.readers import Question
+from qa.readers import Question, SpanReader
+from qa.readers.calibration import expected_calibration_error
 from qa.squad import best_score, exact_match, f1_score, load_squad
 
 RECALL_AT = (1, 5, 20)
@@ -25,6 +27,7 @@ def evaluate(
     index_dir: Path | None = None,
     compare_encode: bool = False,
     seed: int = 0,
+    retrieval: bool = True,
 ) -> dict:
     """Index every context of a SQuAD file as a document, ask every question, and score.
 
@@ -39,18 +42,22 @@ def evaluate(
         index_dir: build the index here and keep it; a temporary folder when None.
         compare_encode: also time bare `SentenceTransformer.encode` on the same passages.
         seed: sampling seed (default 0).
+        retrieval: also measure retrieval recall in each mode (default True).
 
     Returns:
         {"retrieval": {mode: {"recall@1", "recall@5", "recall@20", "mrr@20"}}, "answers": {"exact_match",
-        "f1", "answered"}, "latency_ms": {"p50", "p95"}, "ingestion": {...}, "questions", "documents", "passages"}
+        "f1", "answered", "f1_with_threshold", "ece"}, "latency_ms": {"p50", "p95", "read_p50"},
+        "ingestion": {...}, "questions", "documents", "passages"}. EM/F1 score the top answer whatever
+        its score; `f1_with_threshold` counts answers below the reader's threshold as no answer, and
+        `ece` is the expected calibration error of the top answer's score (right: F1 >= 0.5).
     """
     documents, questions = load_squad(path)
     if limit is not None and limit < len(questions):
         questions = random.Random(seed).sample(questions, limit)
     with tempfile.TemporaryDirectory(prefix="reportqa-eval-") as scratch:
-        pipeline = Pipeline(index_dir or Path(scratch), encoder=encoder)
+        pipeline = Pipeline(index_dir or Path(scratch), encoder=encoder, no_answer_threshold=0.0)
         ingestion = _ingest(pipeline, documents, compare_encode)
-        retrieval = _retrieval(pipeline, questions)
+        recall = _retrieval(pipeline, questions) if retrieval else None
         answers, latency = _answers(pipeline, questions, top_k, reader)
         passages = pipeline.store.count_passages()
         pipeline.store.close()
@@ -59,7 +66,7 @@ def evaluate(
         "questions": len(questions),
         "documents": len(documents),
         "passages": passages,
-        "retrieval": retrieval,
+        "retrieval": recall,
         "answers": answers,
         "latency_ms": latency,
         "ingestion": ingestion,
@@ -101,26 +108,79 @@ def _retrieval(pipeline: Pipeline, questions: list) -> dict:
 
 
 def _answers(pipeline: Pipeline, questions: list, top_k: int, reader: str | None) -> tuple[dict, dict]:
-    em, f1, answered, latencies = [], [], 0, []
+    threshold = pipeline.readers[reader or pipeline.default_reader].no_answer_threshold
+    em, f1, scores, latencies, reading = [], [], [], [], []
     for question in tqdm(questions, desc="ask"):
         started = time.perf_counter()
         result = pipeline.ask(question.question, top_k=top_k, max_answers=1, reader=reader)
         latencies.append((time.perf_counter() - started) * 1000)
+        reading.append(result.timings_ms["read"])
         prediction = result.answers[0].text if result.answers else ""
-        answered += bool(result.answers)
+        scores.append(result.answers[0].score if result.answers else 0.0)
         golds = [text for _, _, text in question.answers]
         em.append(best_score(exact_match, prediction, golds))
         f1.append(best_score(f1_score, prediction, golds))
+    scores_array, f1_array = np.array(scores), np.array(f1)
     answers = {
-        "exact_match": round(100 * float(np.mean(em)), 2),
-        "f1": round(100 * float(np.mean(f1)), 2),
-        "answered": round(answered / len(questions), 4) if questions else 0.0,
+        **_em_f1(em, f1),
+        "answered": _share(score >= threshold for score in scores),
+        "f1_with_threshold": round(100 * float(np.mean(np.where(scores_array >= threshold, f1_array, 0.0))), 2),
+        "threshold": threshold,
+        "ece": round(expected_calibration_error(scores_array, (f1_array >= 0.5).astype(float)), 4),
     }
     latency = {
         "p50": round(float(np.percentile(latencies, 50)), 1),
         "p95": round(float(np.percentile(latencies, 95)), 1),
+        "read_p50": round(float(np.percentile(reading, 50)), 1),
     }
     return answers, latency
+
+
+def evaluate_paragraphs(path: Path, model_dir: Path | None = None, limit: int | None = None, seed: int = 0) -> dict:
+    """Read each question against its own paragraph only, with the span reader: the reader's EM/F1 alone.
+
+    Args:
+        path: SQuAD v1.1-format JSON.
+        model_dir: the span model (default: the shipped one).
+        limit: ask only this many questions, sampled with `seed` (default all).
+        seed: sampling seed (default 0).
+
+    Returns:
+        {"exact_match", "f1", "questions", "windows", "windows_per_s", "latency_ms": {"p50", "p95"}}.
+    """
+    documents, questions = load_squad(path)
+    if limit is not None and limit < len(questions):
+        questions = random.Random(seed).sample(questions, limit)
+    by_id = {document.id: document for document in documents}
+    reader = SpanReader(model_dir)
+    em, f1, latencies = [], [], []
+    for question in tqdm(questions, desc="read"):
+        document = by_id[question.document_id]
+        paragraph = Passage(0, document.id, 0, len(document.text), document.text, ())
+        started = time.perf_counter()
+        spans = reader.read(Question(question.question, np.zeros(0)), [ScoredPassage(paragraph, 1.0, 1)], 1)
+        latencies.append((time.perf_counter() - started) * 1000)
+        prediction = document.text[spans[0].start : spans[0].end] if spans else ""
+        golds = [text for _, _, text in question.answers]
+        em.append(best_score(exact_match, prediction, golds))
+        f1.append(best_score(f1_score, prediction, golds))
+    windows = reader.model.windows_read
+    return {
+        "file": str(path),
+        "mode": "paragraph",
+        "questions": len(questions),
+        **_em_f1(em, f1),
+        "windows": windows,
+        "windows_per_s": round(windows / (sum(latencies) / 1000), 1),
+        "latency_ms": {
+            "p50": round(float(np.percentile(latencies, 50)), 1),
+            "p95": round(float(np.percentile(latencies, 95)), 1),
+        },
+    }
+
+
+def _em_f1(em: list[float], f1: list[float]) -> dict:
+    return {"exact_match": round(100 * float(np.mean(em)), 2), "f1": round(100 * float(np.mean(f1)), 2)}
 
 
 def _covers(passage, question) -> bool:

@@ -13,10 +13,11 @@ import numpy as np
 
 from embeddings.encoder import Encoder
 from embeddings.index import VectorIndex
+from embeddings.memory import release_free_memory
 from qa.answers import Answer, assemble_answers
 from qa.locking import file_lock
 from qa.models import Document, Filters, Passage, ScoredPassage
-from qa.readers import Question, Reader, SentenceReader
+from qa.readers import Question, Reader, SentenceReader, SpanReader
 from qa.retrieval import HybridRetriever
 from qa.sparse import SparseIndex
 from qa.splitter import PassageSplitter
@@ -79,7 +80,9 @@ class Pipeline:
         index_kind: "flat" (exact, default) or "hnsw", for a new index; an existing one keeps its kind.
         splitter_tokens: passage length in embedder tokens (default 200).
         overlap_tokens: passage overlap in embedder tokens (default 48).
-        no_answer_threshold: answers scoring below this are not returned (default 0.35).
+        no_answer_threshold: answers scoring below this are not returned (default: each reader's own,
+            e.g. the span reader's calibrated threshold).
+        readers: the readers by name, the first being the default (default: span, then sentence).
         repair: rebuild the vectors from the store instead of loading them (`reportqa reindex`).
 
     Raises:
@@ -93,15 +96,17 @@ class Pipeline:
         index_kind: str = "flat",
         splitter_tokens: int = 200,
         overlap_tokens: int = 48,
-        no_answer_threshold: float = 0.35,
+        no_answer_threshold: float | None = None,
+        readers: list[Reader] | None = None,
         repair: bool = False,
     ):
         self.index_dir = Path(index_dir)
         self.encoder = encoder or Encoder()
         self.splitter = PassageSplitter(self.encoder.tokenizer, splitter_tokens, overlap_tokens)
         self.no_answer_threshold = no_answer_threshold
-        self.readers: dict[str, Reader] = {"sentence": SentenceReader()}
-        self.default_reader = "sentence"
+        readers = readers if readers is not None else [SpanReader(), SentenceReader()]
+        self.readers: dict[str, Reader] = {reader.name: reader for reader in readers}
+        self.default_reader = readers[0].name
         self.store = _open_store(self.index_dir / STORE_FILE)
         self._lock = threading.RLock()
         self._check_model()
@@ -261,6 +266,8 @@ class Pipeline:
                 rows = self.store.passage_texts()
                 self.sparse.build(np.array([row[0] for row in rows], np.int64), [row[1] for row in rows])
                 self._sparse_stale = False
+                # A write and the rebuild free large buffers; give them back rather than let RSS creep.
+                release_free_memory()
             hits = self.retriever.retrieve(question.text, question.vector, top_k, allowed, mode)
         passages = self.store.passages([hit.passage_id for hit in hits], with_vectors=True)
         by_id: dict[int, Passage] = {p.id: p for p in passages}
@@ -307,7 +314,8 @@ class Pipeline:
         # A document deleted since retrieval has nothing to cite any more.
         documents = {doc_id: self.store.document(doc_id) for doc_id in {span.document_id for span in spans}}
         spans = [span for span in spans if documents[span.document_id] is not None]
-        answers = assemble_answers(spans, documents, max_answers, self.no_answer_threshold)
+        threshold = self.no_answer_threshold if self.no_answer_threshold is not None else chosen.no_answer_threshold
+        answers = assemble_answers(spans, documents, max_answers, threshold)
         finished = time.perf_counter()
         timings = {
             "encode": (encoded - started) * 1000,

@@ -108,7 +108,7 @@ def test_body_over_the_limit_is_413_and_stores_nothing(corpus_pipeline: Pipeline
 
 
 def test_rate_limit_is_429_with_retry_after(corpus_pipeline: Pipeline) -> None:
-    for client in _client(corpus_pipeline, rate_limit_per_minute=60, rate_limit_burst=3):
+    for client in _client(corpus_pipeline, rate_limit_per_minute=2, rate_limit_burst=3):
         statuses = [client.post("/v1/ask", json=ASK).status_code for _ in range(4)]
         assert statuses == [200, 200, 200, 429]
         limited = client.post("/v1/ask", json=ASK)

@@ -23,7 +23,7 @@ def test_two_workers_share_one_index(tmp_path: Path) -> None:
     )  # fmt: skip
     base = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 120
+        deadline = time.monotonic() + 240
         ready = 0
         while ready < 4:  # several fresh connections ready, so both workers have started
             assert time.monotonic() < deadline, "the workers did not start"

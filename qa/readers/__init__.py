@@ -2,5 +2,6 @@
 
 from qa.readers.base import Question, Reader
 from qa.readers.sentence import SentenceReader
+from qa.readers.span import SpanReader
 
-__all__ = ["Question", "Reader", "SentenceReader"]
+__all__ = ["Question", "Reader", "SentenceReader", "SpanReader"]

@@ -25,5 +25,6 @@ class Reader(Protocol):
     """
 
     name: str
+    no_answer_threshold: float  # the score below which an answer is not returned
 
     def read(self, question: Question, passages: list[ScoredPassage], max_spans: int) -> list[Span]: ...

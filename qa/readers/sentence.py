@@ -20,15 +20,21 @@ class SentenceReader:
     Args:
         sentence_weight: share of the sentence's own similarity in the score (default 0.85); the
             rest is the passage's fused retrieval score.
+        no_answer_threshold: the lowest score an answer may have (default 0.35).
     """
 
     name = "sentence"
 
-    def __init__(self, sentence_weight: float = 0.85):
+    def __init__(self, sentence_weight: float = 0.85, no_answer_threshold: float = 0.35):
         self.sentence_weight = sentence_weight
+        self.no_answer_threshold = no_answer_threshold
 
     def to_dict(self) -> dict:
-        return {"name": self.name, "sentence_weight": self.sentence_weight}
+        return {
+            "name": self.name,
+            "sentence_weight": self.sentence_weight,
+            "no_answer_threshold": self.no_answer_threshold,
+        }
 
     def read(self, question: Question, passages: list[ScoredPassage], max_spans: int) -> list[Span]:
         spans = []

@@ -1,0 +1,81 @@
+"""Turning a span's evidence into the probability that it is right: logistic calibration and its error."""
+
+import json
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import numpy as np
+
+FEATURES = ("margin", "log_probability", "retrieval_score", "reciprocal_rank")
+
+
+@dataclass(frozen=True)
+class Calibration:
+    """A logistic model over `FEATURES`, fitted on held-out training questions (`reportqa calibrate-reader`).
+
+    Args:
+        weights: one weight per feature, in `FEATURES` order.
+        bias: the intercept.
+        threshold: the probability below which the service answers "no answer".
+        fitted_on: what the model was fitted on, for the model card.
+    """
+
+    weights: tuple[float, ...]
+    bias: float
+    threshold: float
+    fitted_on: str = ""
+
+    def probability(self, features: np.ndarray) -> np.ndarray:
+        """P(answer right) for rows of `features` (shape `(n, len(FEATURES))`)."""
+        return 1.0 / (1.0 + np.exp(-(features @ np.asarray(self.weights) + self.bias)))
+
+    def save(self, path: Path) -> None:
+        path.write_text(json.dumps({"features": FEATURES, **asdict(self)}, indent=2) + "\n")
+
+    @classmethod
+    def load(cls, path: Path) -> "Calibration":
+        if not path.exists():
+            raise FileNotFoundError(f"{path} is missing: run `reportqa calibrate-reader` for this model")
+        data = json.loads(path.read_text())
+        if tuple(data["features"]) != FEATURES:
+            raise ValueError(f"{path} uses features {data['features']}, this version expects {list(FEATURES)}")
+        return cls(tuple(data["weights"]), data["bias"], data["threshold"], data.get("fitted_on", ""))
+
+
+def fit_logistic(
+    features: np.ndarray, labels: np.ndarray, l2: float = 1e-3, steps: int = 50
+) -> tuple[np.ndarray, float]:
+    """Fit weights and bias by Newton's method on the log loss with a small L2 penalty.
+
+    Args:
+        features: shape `(n, d)`.
+        labels: 0 or 1, shape `(n,)`.
+        l2: penalty on the weights, not the bias (default 1e-3).
+        steps: Newton steps at most (default 50).
+    """
+    design = np.hstack([features, np.ones((len(features), 1))])
+    penalty = np.full(design.shape[1], l2 * len(features))
+    penalty[-1] = 0.0
+    theta = np.zeros(design.shape[1])
+    for _ in range(steps):
+        predicted = 1.0 / (1.0 + np.exp(-design @ theta))
+        gradient = design.T @ (predicted - labels) + penalty * theta
+        hessian = (design * (predicted * (1 - predicted))[:, None]).T @ design + np.diag(penalty + 1e-9)
+        update = np.linalg.solve(hessian, gradient)
+        theta -= update
+        if np.abs(update).max() < 1e-8:
+            break
+    return theta[:-1], float(theta[-1])
+
+
+def expected_calibration_error(probabilities: np.ndarray, labels: np.ndarray, bins: int = 10) -> float:
+    """The mean |accuracy - confidence| over equal-width probability bins, weighted by bin size."""
+    if len(probabilities) == 0:
+        return 0.0
+    which = np.minimum((np.asarray(probabilities) * bins).astype(int), bins - 1)
+    error = 0.0
+    for b in range(bins):
+        members = which == b
+        if members.any():
+            error += members.mean() * abs(labels[members].mean() - probabilities[members].mean())
+    return float(error)

@@ -1,0 +1,173 @@
+"""Fit the span reader's calibration and no-answer threshold on the training articles held out for it."""
+
+import json
+import random
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+from tqdm import tqdm
+
+from embeddings.encoder import Encoder
+from qa.models import Document, ScoredPassage
+from qa.pipeline import Pipeline
+from qa.readers import Question, SentenceReader
+from qa.readers.calibration import Calibration, expected_calibration_error, fit_logistic
+from qa.readers.span import SpanEvidence, SpanModel
+from qa.squad import SquadQuestion, best_score, f1_score, load_squad
+from qa.training.examples import is_held_out
+
+ANSWERS_PER_QUESTION = 3  # the service returns up to 3 answers by default; fit on what it returns
+
+
+@dataclass(frozen=True)
+class Reading:
+    """One held-out question read open-book: its candidates' features and whether each is right."""
+
+    features: np.ndarray
+    right: np.ndarray
+    spans: list[tuple[str, int, int]]
+    answerable: bool
+
+
+def calibrate_reader(model_dir: Path, data: list[Path], encoder: Encoder, limit: int = 3000, top_k: int = 5) -> dict:
+    """Read held-out training questions open-book, fit the calibration, pick the threshold, save both.
+
+    Held-out questions are asked twice: against all held-out articles (answerable), and with their own
+    article's passages removed from the results (unanswerable), so the threshold sees both cases.
+
+    Args:
+        model_dir: the trained model; `training.json` there says which articles were held out.
+        data: the SQuAD-format files it was trained on.
+        encoder: the embedder for the temporary index.
+        limit: held-out questions to sample (default 3,000).
+        top_k: passages read per question (default 5).
+
+    Returns:
+        The figures written to `model_dir/calibration.json` and reported for the model card.
+    """
+    settings = json.loads((model_dir / "training.json").read_text())
+    documents, questions = _held_out(data, settings["held_out_percent"])
+    if not questions:
+        raise ValueError(
+            f"no article of {', '.join(p.name for p in data)} is held out: pass the files it was trained on"
+        )
+    questions = random.Random(settings["seed"]).sample(questions, min(limit, len(questions)))
+    model = SpanModel(model_dir)
+    with tempfile.TemporaryDirectory(prefix="reportqa-calibrate-") as scratch:
+        pipeline = Pipeline(Path(scratch), encoder=encoder, readers=[SentenceReader()])
+        for first in tqdm(range(0, len(documents), 64), desc="ingest held-out articles", unit="batch"):
+            pipeline.add_documents(documents[first : first + 64])
+        texts = {document.id: document.text for document in documents}
+        readings = [
+            reading
+            for question in tqdm(questions, desc="read held-out questions")
+            for reading in _read(pipeline, model, question, texts, top_k)
+        ]
+        pipeline.store.close()
+    answerable = [r for r in readings if r.answerable]
+    # Fit on half, measure on the other half, then fit the shipped calibration on all.
+    held_back = answerable[1::2]
+    calibration = _fit(answerable[0::2])
+    ece = expected_calibration_error(*_top_answers(calibration, held_back))
+    calibration = _fit(answerable)
+    threshold, answered = _threshold(calibration, readings)
+    fitted_on = f"{len(answerable)} held-out training questions ({', '.join(p.name for p in data)})"
+    Calibration(calibration.weights, calibration.bias, threshold, fitted_on).save(model_dir / "calibration.json")
+    return {
+        "questions": len(answerable),
+        "ece_top_answer_held_back_half": round(ece, 4),
+        "threshold": threshold,
+        "answered_at_threshold": answered,
+        "weights": list(calibration.weights),
+        "bias": calibration.bias,
+    }
+
+
+def _held_out(data: list[Path], held_out_percent: float) -> tuple[list[Document], list[SquadQuestion]]:
+    documents, questions = [], []
+    for path in sorted(data):
+        file_documents, file_questions = load_squad(path)
+        # Ids are unique per file only; prefix them with the file's name.
+        kept = {d.id for d in file_documents if is_held_out(path.name, d.title, held_out_percent)}
+        documents += [
+            Document(f"{path.stem}/{d.id}", d.text, d.title, source=path.stem) for d in file_documents if d.id in kept
+        ]
+        questions += [
+            SquadQuestion(q.id, q.question, f"{path.stem}/{q.document_id}", q.answers)
+            for q in file_questions
+            if q.document_id in kept
+        ]
+    return documents, questions
+
+
+def _read(pipeline: Pipeline, model: SpanModel, question: SquadQuestion, texts: dict[str, str], top_k: int):
+    vector = pipeline.encoder.encode([question.question])[0]
+    retrieved = pipeline.retrieve(Question(question.question, vector), top_k * 4)
+    golds = [text for _, _, text in question.answers]
+    others = [p for p in retrieved if p.passage.document_id != question.document_id][:top_k]
+    for passages, answerable in ((retrieved[:top_k], True), (_renumber(others), False)):
+        evidence = model.evidence(question.question, passages)
+        if not evidence:
+            continue
+        right = [answerable and _is_right(texts, e, golds) for e in evidence]
+        spans = [(e.span.document_id, e.span.start, e.span.end) for e in evidence]
+        yield Reading(np.array([e.features for e in evidence]), np.array(right, dtype=float), spans, answerable)
+
+
+def _renumber(passages: list[ScoredPassage]) -> list[ScoredPassage]:
+    return [ScoredPassage(p.passage, p.score, rank) for rank, p in enumerate(passages, start=1)]
+
+
+def _is_right(texts: dict[str, str], evidence: SpanEvidence, golds: list[str]) -> bool:
+    text = texts[evidence.span.document_id][evidence.span.start : evidence.span.end]
+    return best_score(f1_score, text, golds) >= 0.5
+
+
+def _fit(readings: list[Reading]) -> Calibration:
+    # First on every candidate, then again on the answers the service would return with that ranking.
+    weights, bias = fit_logistic(np.vstack([r.features for r in readings]), np.concatenate([r.right for r in readings]))
+    first = Calibration(tuple(weights.tolist()), bias, 0.5)
+    chosen = [_returned(first, r) for r in readings]
+    features = np.vstack([r.features[i] for r, i in zip(readings, chosen, strict=True)])
+    labels = np.concatenate([r.right[i] for r, i in zip(readings, chosen, strict=True)])
+    weights, bias = fit_logistic(features, labels)
+    return Calibration(tuple(weights.tolist()), bias, 0.5)
+
+
+def _returned(calibration: Calibration, reading: Reading) -> list[int]:
+    """Indices of the answers the service would return: best first, no two overlapping."""
+    order = np.argsort(-calibration.probability(reading.features))
+    chosen: list[int] = []
+    for i in order.tolist():
+        document, start, end = reading.spans[i]
+        if all(not (d == document and s < end and start < e) for d, s, e in (reading.spans[c] for c in chosen)):
+            chosen.append(i)
+        if len(chosen) == ANSWERS_PER_QUESTION:
+            break
+    return chosen
+
+
+def _top_answers(calibration: Calibration, readings: list[Reading]) -> tuple[np.ndarray, np.ndarray]:
+    probabilities = [calibration.probability(r.features) for r in readings]
+    best = [int(np.argmax(p)) for p in probabilities]
+    return (
+        np.array([p[i] for p, i in zip(probabilities, best, strict=True)]),
+        np.array([r.right[i] for r, i in zip(readings, best, strict=True)]),
+    )
+
+
+def _threshold(calibration: Calibration, readings: list[Reading]) -> tuple[float, dict]:
+    """The threshold that maximises right answers minus wrong ones over answerable and unanswerable questions."""
+    probabilities, right = _top_answers(calibration, readings)
+    answerable = np.array([r.answerable for r in readings])
+    candidates = np.round(np.arange(0.05, 0.951, 0.01), 2)
+    utility = [(right[probabilities >= t].sum() - (1 - right[probabilities >= t]).sum()) for t in candidates]
+    threshold = float(candidates[int(np.argmax(utility))])
+    answered = probabilities >= threshold
+    return threshold, {
+        "answerable": round(float(answered[answerable].mean()), 4),
+        "answerable_and_right": round(float((answered & (right == 1))[answerable].mean()), 4),
+        "unanswerable": round(float(answered[~answerable].mean()), 4),
+    }

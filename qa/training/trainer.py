@@ -1,0 +1,179 @@
+"""Fine-tune a span reader from the packaged MiniLM weights: seeded, checkpointed, resumable, time-boxed."""
+
+import json
+import os
+import random
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+
+import numpy as np  # noqa: E402
+import torch  # noqa: E402
+from tqdm import tqdm  # noqa: E402
+from transformers import AutoTokenizer, BertForQuestionAnswering  # noqa: E402
+from transformers.utils import logging as transformers_logging  # noqa: E402
+
+from embeddings.encoder import default_model_path  # noqa: E402
+from qa.readers.windows import pad_windows  # noqa: E402
+from qa.training.examples import LabelledWindow, batch_order, label_windows, load_examples  # noqa: E402
+
+CHECKPOINT = "checkpoint.pt"
+
+
+@dataclass
+class TrainingConfig:
+    """Everything that decides the trained weights; a resumed run must use the same values.
+
+    Args:
+        data: SQuAD-format training files.
+        epochs: passes over the training windows (default 1).
+        batch_size: windows per step (default 32).
+        learning_rate: peak AdamW learning rate (default 1e-4), reached after `warmup` of the steps.
+        warmup: share of steps with a rising learning rate (default 0.06); it then falls linearly to 0.
+        max_length: tokens per window (default 256).
+        stride: tokens shared by consecutive windows of a long context (default 96).
+        negative_rate: share of questions also paired with a paragraph that lacks the answer (default 0.2).
+        held_out_percent: articles kept out for calibration, in percent of each file (default 8).
+        max_questions_per_file: questions sampled from each file at most (default 10,000).
+        seed: seeds data order, negatives and the new head's initialisation (default 13).
+        bf16: mixed precision on CPUs that support bfloat16 (default True; on GPUs it is always used).
+    """
+
+    data: list[str] = field(default_factory=list)
+    epochs: int = 1
+    batch_size: int = 32
+    learning_rate: float = 1e-4
+    warmup: float = 0.06
+    max_length: int = 256
+    stride: int = 96
+    negative_rate: float = 0.2
+    held_out_percent: float = 8.0
+    max_questions_per_file: int | None = 10_000
+    seed: int = 13
+    bf16: bool = True
+
+
+def train_reader(config: TrainingConfig, out: Path, time_budget_s: float | None = None, device: str = "cpu") -> bool:
+    """Train, checkpointing to `out`, and write the final fp16 model to `out/model` when done.
+
+    Args:
+        config: the training settings.
+        out: folder for `checkpoint.pt` and, at the end, `model/`.
+        time_budget_s: stop after about this many seconds, with a checkpoint to resume from (default: none).
+        device: "cpu" or "cuda".
+
+    Returns:
+        True when training finished and the model was written; False when the budget ran out first.
+    """
+    began = time.monotonic()
+    out.mkdir(parents=True, exist_ok=True)
+    _seed(config.seed)
+    transformers_logging.set_verbosity_error()
+    base = default_model_path()
+    tokenizer = AutoTokenizer.from_pretrained(str(base))
+    model = BertForQuestionAnswering.from_pretrained(str(base)).to(device)
+    # The word embeddings are half the weights and the embedder already tuned them; freezing them
+    # halves the optimiser's work.
+    model.bert.embeddings.word_embeddings.weight.requires_grad_(False)
+
+    # Read and label the training windows (a deterministic function of the config)
+    examples = load_examples([Path(p) for p in config.data], config.held_out_percent, "train",
+                             config.negative_rate, config.seed, config.max_questions_per_file)  # fmt: skip
+    windows = label_windows(tokenizer, examples, config.max_length, config.stride)
+    steps_per_epoch = len(batch_order(windows, config.batch_size, config.seed))
+    total_steps = steps_per_epoch * config.epochs
+    print(f"{len(examples):,} examples, {len(windows):,} windows, {total_steps:,} steps", flush=True)
+
+    parameters = [p for p in model.parameters() if p.requires_grad]
+    optimizer = torch.optim.AdamW(parameters, lr=config.learning_rate, weight_decay=0.01)
+    warmup_steps = max(1, int(total_steps * config.warmup))
+    schedule = torch.optim.lr_scheduler.LambdaLR(
+        optimizer,
+        lambda step: min((step + 1) / warmup_steps, max(0.0, (total_steps - step) / (total_steps - warmup_steps))),
+    )
+    step = _resume(out / CHECKPOINT, config, model, optimizer, schedule)
+
+    # Train from `step` on; each epoch's order depends only on the seed and the epoch
+    model.train()
+    progress = tqdm(total=total_steps, initial=step, unit="step", dynamic_ncols=True)
+    last_checkpoint = time.monotonic()
+    orders: dict[int, list[list[int]]] = {}
+    while step < total_steps:
+        epoch, position = divmod(step, steps_per_epoch)
+        if epoch not in orders:
+            orders = {epoch: batch_order(windows, config.batch_size, config.seed + epoch)}
+        batch = orders[epoch][position]
+        loss = _step(model, [windows[i] for i in batch], tokenizer.pad_token_id, device, config.bf16)
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(parameters, 1.0)
+        optimizer.step()
+        schedule.step()
+        optimizer.zero_grad(set_to_none=True)
+        step += 1
+        progress.update(1)
+        progress.set_postfix(epoch=epoch + 1, loss=f"{loss.item():.3f}", lr=f"{schedule.get_last_lr()[0]:.2e}")
+        out_of_time = time_budget_s is not None and time.monotonic() - began > time_budget_s
+        if out_of_time or time.monotonic() - last_checkpoint > 600 or step == total_steps:
+            _checkpoint(out / CHECKPOINT, config, model, optimizer, schedule, step)
+            last_checkpoint = time.monotonic()
+        if out_of_time and step < total_steps:
+            progress.close()
+            print(f"time budget reached at step {step:,} of {total_steps:,}; run the same command again to resume")
+            return False
+    progress.close()
+    export_model(model, tokenizer, out / "model", config)
+    return True
+
+
+def _step(model: BertForQuestionAnswering, batch: list[LabelledWindow], pad_id: int, device: str, bf16: bool):
+    inputs = {k: torch.from_numpy(v).to(device) for k, v in pad_windows([w.window for w in batch], pad_id).items()}
+    starts = torch.tensor([w.start_token for w in batch], device=device)
+    ends = torch.tensor([w.end_token for w in batch], device=device)
+    with torch.autocast(device.split(":")[0], dtype=torch.bfloat16, enabled=bf16 or device != "cpu"):
+        return model(**inputs, start_positions=starts, end_positions=ends).loss
+
+
+def _seed(seed: int) -> None:
+    random.seed(seed)
+    np.random.seed(seed)
+    torch.manual_seed(seed)
+
+
+def _checkpoint(path: Path, config: TrainingConfig, model, optimizer, schedule, step: int) -> None:
+    state = {
+        "config": asdict(config),
+        "step": step,
+        "model": model.state_dict(),
+        "optimizer": optimizer.state_dict(),
+        "schedule": schedule.state_dict(),
+        "torch_rng": torch.get_rng_state(),
+    }
+    # Write then rename, so that a kill mid-save leaves the previous checkpoint intact
+    partial = path.with_suffix(".partial")
+    torch.save(state, partial)
+    os.replace(partial, path)
+
+
+def _resume(path: Path, config: TrainingConfig, model, optimizer, schedule) -> int:
+    if not path.exists():
+        return 0
+    state = torch.load(path, map_location="cpu", weights_only=False)
+    if state["config"] != asdict(config):
+        raise ValueError(f"{path} was made with other settings ({state['config']}); use them or another --out")
+    model.load_state_dict(state["model"])
+    optimizer.load_state_dict(state["optimizer"])
+    schedule.load_state_dict(state["schedule"])
+    torch.set_rng_state(state["torch_rng"])
+    print(f"resuming from step {state['step']:,}", flush=True)
+    return state["step"]
+
+
+def export_model(model: BertForQuestionAnswering, tokenizer, folder: Path, config: TrainingConfig) -> None:
+    """Write fp16 safetensors weights, the tokenizer and the training settings to `folder`."""
+    folder.mkdir(parents=True, exist_ok=True)
+    model.to("cpu").half().save_pretrained(folder, safe_serialization=True)
+    tokenizer.save_pretrained(folder)
+    settings = {**asdict(config), "data": [Path(p).name for p in config.data]}
+    (folder / "training.json").write_text(json.dumps(settings, indent=2) + "\n")

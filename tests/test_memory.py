@@ -1,0 +1,25 @@
+"""Memory bounds set before torch loads."""
+
+import os
+import subprocess
+import sys
+
+from embeddings.memory import release_free_memory
+
+
+def test_the_kernel_cache_is_capped_before_torch_loads() -> None:
+    # A fresh interpreter: importing the package sets the cap unless the environment already has one.
+    code = "import embeddings, os, sys; print(os.environ['ONEDNN_PRIMITIVE_CACHE_CAPACITY'], 'torch' in sys.modules)"
+    env = {k: v for k, v in os.environ.items() if k != "ONEDNN_PRIMITIVE_CACHE_CAPACITY"}
+    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True).stdout
+    assert out.split() == ["64", "True"]
+    env["ONEDNN_PRIMITIVE_CACHE_CAPACITY"] = "8"
+    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True).stdout
+    assert out.split()[0] == "8"
+
+
+def test_freed_memory_goes_back_to_the_system() -> None:
+    # Allocate and free many small blocks so that malloc holds free memory it can hand back.
+    blocks = [bytearray(4096) for _ in range(20_000)]
+    del blocks
+    assert release_free_memory() is True

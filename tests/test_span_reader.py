@@ -1,0 +1,160 @@
+"""The shipped span reader: offline loading, windows and offsets, span decoding, calibration, answers."""
+
+import json
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from qa.pipeline import Pipeline
+from qa.readers import Question
+from qa.readers.calibration import Calibration, expected_calibration_error, fit_logistic
+from qa.readers.span import SHIPPED_MODEL, load_span_model
+from qa.readers.windows import best_spans, tokenize_windows
+from qa.training.examples import Example, label_windows
+from tests.conftest import SPUTNIK_ID
+
+WORDS = st.text(alphabet=st.characters(codec="utf-8", exclude_categories=("Cs",)), min_size=1, max_size=12)
+
+
+@pytest.fixture(scope="module")
+def tokenizer():
+    return load_span_model(SHIPPED_MODEL)[0]
+
+
+def test_the_shipped_model_loads_offline_and_fits_the_size_limit() -> None:
+    files = {path.name for path in SHIPPED_MODEL.iterdir()}
+    assert {"model.safetensors", "config.json", "tokenizer.json", "calibration.json", "README.md"} <= files
+    assert (SHIPPED_MODEL / "model.safetensors").stat().st_size <= 50 * 1024 * 1024
+    _, model = load_span_model(SHIPPED_MODEL)
+    assert model.config.model_type == "bert" and not model.training
+    calibration = Calibration.load(SHIPPED_MODEL / "calibration.json")
+    assert 0.0 < calibration.threshold < 1.0
+
+
+@settings(max_examples=40, deadline=None)
+@given(words=st.lists(WORDS, min_size=1, max_size=400), separators=st.sampled_from([" ", "\n", " \u00a0", "\u2028"]))
+def test_window_offsets_slice_the_context_and_cover_it(tokenizer, words: list[str], separators: str) -> None:
+    context = separators.join(words)
+    windows = tokenize_windows(tokenizer, ["Who said it?"], [context], max_length=64, stride=16)
+    in_windows = set()
+    for window in windows:
+        assert len(window.input_ids) <= 64 and window.context_index == 0
+        for offset in window.offsets:
+            if offset is not None:
+                assert 0 <= offset[0] < offset[1] <= len(context)
+                in_windows.add(offset)
+    # Sliding windows lose no token of the context.
+    alone = tokenizer(context, add_special_tokens=False, return_offsets_mapping=True)["offset_mapping"]
+    assert in_windows == {tuple(offset) for offset in alone}
+
+
+@settings(max_examples=60, deadline=None)
+@given(seed=st.integers(0, 10_000), max_tokens=st.integers(1, 12))
+def test_best_spans_start_before_end_inside_the_passage(tokenizer, seed: int, max_tokens: int) -> None:
+    context = "Sergei Shoigu met the delegation in Moscow on Tuesday and spoke about cooperation."
+    window = tokenize_windows(tokenizer, ["Who met the delegation?"], [context])[0]
+    rng = np.random.default_rng(seed)
+    starts, ends = rng.normal(size=(2, len(window.input_ids) + 5))
+    spans = best_spans(window, starts, ends, max_answer_tokens=max_tokens, top_n=5)
+    assert spans and [s.logit for s in spans] == sorted((s.logit for s in spans), reverse=True)
+    context_tokens = [i for i, offset in enumerate(window.offsets) if offset is not None]
+    for span in spans:
+        assert 0 <= span.start < span.end <= len(context)
+        first = next(i for i in context_tokens if window.offsets[i][0] == span.start)
+        last = next(i for i in context_tokens if window.offsets[i][1] == span.end)
+        assert first <= last < first + max_tokens
+        assert span.log_probability <= 0.0
+
+
+def test_spans_never_cross_a_blank_line(tokenizer) -> None:
+    context = "Russian Defense Minister Sergei Shoigu\n\n    Russia and Serbia met in Moscow."
+    window = tokenize_windows(tokenizer, ["Who is the minister?"], [context])[0]
+    # Logits that favour a span from "Sergei" across the blank line to "Russia", then "Sergei Shoigu".
+    starts, ends = np.zeros((2, len(window.input_ids)))
+    first = next(i for i, o in enumerate(window.offsets) if o and o[0] == context.index("Sergei"))
+    name_end = next(i for i, o in enumerate(window.offsets) if o and o[1] == context.index("Shoigu") + 6)
+    across = next(i for i, o in enumerate(window.offsets) if o and o[0] > context.index("\n"))
+    starts[first], ends[across], ends[name_end] = 9.0, 9.0, 5.0
+    unchecked = best_spans(window, starts, ends, top_n=1)[0]
+    assert "\n" in context[unchecked.start : unchecked.end]
+    checked = best_spans(window, starts, ends, top_n=3, context=context)
+    assert checked and all("\n\n" not in context[s.start : s.end] for s in checked)
+    assert context[checked[0].start : checked[0].end] == "Sergei Shoigu"
+
+
+def test_training_labels_point_at_the_answer_tokens(tokenizer) -> None:
+    context = "The treaty was signed in 1648. " * 30 + "The minister is Sergei Shoigu, who spoke."
+    start = context.index("Sergei Shoigu")
+    examples = [Example("Who is the minister?", context, (start, start + 13)), Example("Who?", context, None)]
+    labelled = label_windows(tokenizer, examples, max_length=96, stride=32)
+    answered = [w for w in labelled if w.start_token > 0]
+    assert answered, "some window holds the answer"
+    for item in answered:
+        offsets = item.window.offsets
+        assert context[offsets[item.start_token][0] : offsets[item.end_token][1]] == "Sergei Shoigu"
+    negatives = [w for w in labelled if examples[w.window.context_index].answer is None]
+    assert negatives and all(w.start_token == w.end_token == 0 for w in negatives)
+
+
+def test_logistic_fit_recovers_known_weights_and_calibrates() -> None:
+    rng = np.random.default_rng(0)
+    features = rng.normal(size=(20_000, 2))
+    truth = 1 / (1 + np.exp(-(features @ np.array([2.0, -1.0]) + 0.5)))
+    labels = (rng.random(20_000) < truth).astype(float)
+    weights, bias = fit_logistic(features, labels)
+    assert np.allclose(weights, [2.0, -1.0], atol=0.1) and abs(bias - 0.5) < 0.1
+    fitted = Calibration(tuple(weights), bias, 0.5).probability(features)
+    assert expected_calibration_error(fitted, labels) < 0.02
+    assert expected_calibration_error(np.full(20_000, 0.99), labels) > 0.3
+
+
+def test_calibration_file_with_other_features_is_refused(tmp_path) -> None:
+    path = tmp_path / "calibration.json"
+    path.write_text(json.dumps({"features": ["margin"], "weights": [1.0], "bias": 0.0, "threshold": 0.5}))
+    with pytest.raises(ValueError, match="features"):
+        Calibration.load(path)
+    with pytest.raises(FileNotFoundError, match="calibrate-reader"):
+        Calibration.load(tmp_path / "missing.json")
+
+
+def test_the_span_reader_extracts_the_minister_s_name(shared_corpus_pipeline: Pipeline) -> None:
+    result = shared_corpus_pipeline.ask("Who is the Russian defence minister?")
+    assert shared_corpus_pipeline.default_reader == "span"
+    best = result.answers[0]
+    assert best.text == "Sergei Shoigu" and best.citation.document_id == SPUTNIK_ID
+    document = shared_corpus_pipeline.store.document(SPUTNIK_ID)
+    assert document.text[best.citation.start : best.citation.end] == "Sergei Shoigu"
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        "What did Shoigu say about cooperation?",
+        "When was the report published?",
+        "Which countries are mentioned?",
+        "What did the Chinese minister discuss?",
+    ],
+)
+def test_every_span_answer_slices_its_document(shared_corpus_pipeline: Pipeline, question: str) -> None:
+    # Read directly, below any threshold, so that every candidate span is checked.
+    vector = shared_corpus_pipeline.encoder.encode([question])[0]
+    passages = shared_corpus_pipeline.retrieve(Question(question, vector), top_k=10)
+    spans = shared_corpus_pipeline.readers["span"].read(Question(question, vector), passages, max_spans=10)
+    assert spans
+    for span in spans:
+        passage = next(p.passage for p in passages if p.passage.id == span.passage_id)
+        assert passage.start <= span.start < span.end <= passage.end and 0.0 <= span.score <= 1.0
+        text = shared_corpus_pipeline.store.document(span.document_id).text
+        assert text[span.start : span.end] == passage.text[span.start - passage.start : span.end - passage.start]
+    result = shared_corpus_pipeline.ask(question, top_k=10, max_answers=10)
+    for answer in result.answers:
+        cite = answer.citation
+        text = shared_corpus_pipeline.store.document(cite.document_id).text
+        assert text[cite.start : cite.end] == answer.text
+
+
+def test_a_question_the_corpus_cannot_answer_gets_no_answer(shared_corpus_pipeline: Pipeline) -> None:
+    result = shared_corpus_pipeline.ask("What is the recipe for sourdough bread?", reader="span")
+    assert result.no_answer and result.answers == []

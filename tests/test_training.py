@@ -1,0 +1,73 @@
+"""Training the span reader: held-out split, reproducible runs, and resuming from a checkpoint."""
+
+import json
+from pathlib import Path
+
+from safetensors.numpy import load_file
+
+from qa.cli import main
+from qa.training.examples import is_held_out, load_examples
+from qa.training.trainer import TrainingConfig, train_reader
+
+FACTS = [
+    ("Sergei Shoigu is the defence minister of Russia.", "Who is the defence minister of Russia?", "Sergei Shoigu"),
+    ("The summit took place in Beijing in June.", "Where did the summit take place?", "Beijing"),
+    ("The agreement was signed by twelve countries.", "How many countries signed the agreement?", "twelve"),
+    ("Exports of grain rose by ten percent last year.", "What rose by ten percent?", "Exports of grain"),
+]
+
+
+def _squad_file(tmp_path: Path) -> Path:
+    articles = []
+    for a, (fact, question, answer) in enumerate(FACTS * 3):
+        context = f"Report {a}. {fact}"
+        qa = {"id": f"q{a}", "question": question, "answers": [{"text": answer, "answer_start": context.index(answer)}]}
+        articles.append({"title": f"article {a}", "paragraphs": [{"context": context, "qas": [qa]}]})
+    path = tmp_path / "tiny.json"
+    path.write_text(json.dumps({"data": articles}), encoding="utf-8")
+    return path
+
+
+def _config(path: Path) -> TrainingConfig:
+    return TrainingConfig(data=[str(path)], batch_size=4, max_length=48, stride=16, held_out_percent=20.0, bf16=False)
+
+
+def test_held_out_articles_never_reach_training(tmp_path: Path) -> None:
+    path = _squad_file(tmp_path)
+    train = load_examples([path], 20.0, "train", negative_rate=0.0, seed=1)
+    held_out = load_examples([path], 20.0, "held-out", negative_rate=0.0, seed=1)
+    assert len(train) + len(held_out) == 12 and held_out
+    held_out_titles = {f"article {a}" for a in range(12) if is_held_out(path.name, f"article {a}", 20.0)}
+    assert len(held_out) == len(held_out_titles)
+
+
+def test_negatives_pair_questions_with_other_paragraphs(tmp_path: Path) -> None:
+    examples = load_examples([_squad_file(tmp_path)], 0.0, "train", negative_rate=1.0, seed=1)
+    # Each negative follows its question's own example and reads another paragraph.
+    pairs = [(examples[i - 1], e) for i, e in enumerate(examples) if e.answer is None]
+    assert len(pairs) >= 9  # a random pick of its own paragraph is skipped
+    assert all(own.answer and own.question == other.question and own.context != other.context for own, other in pairs)
+
+
+def test_a_resumed_run_ends_with_the_same_weights_as_an_uninterrupted_one(tmp_path: Path) -> None:
+    path = _squad_file(tmp_path)
+    config = _config(path)
+    assert train_reader(config, tmp_path / "straight")
+    # A zero budget stops after the first step with a checkpoint; the second call finishes.
+    assert not train_reader(config, tmp_path / "resumed", time_budget_s=0)
+    assert (tmp_path / "resumed" / "checkpoint.pt").exists() and not (tmp_path / "resumed" / "model").exists()
+    assert train_reader(config, tmp_path / "resumed")
+    straight = load_file(tmp_path / "straight" / "model" / "model.safetensors")
+    resumed = load_file(tmp_path / "resumed" / "model" / "model.safetensors")
+    assert straight.keys() == resumed.keys()
+    assert all((straight[name] == resumed[name]).all() for name in straight)
+    assert straight["qa_outputs.weight"].dtype.name == "float16"
+    written = json.loads((tmp_path / "straight" / "model" / "training.json").read_text())
+    assert written["data"] == ["tiny.json"] and written["seed"] == config.seed
+
+
+def test_resuming_with_other_settings_is_refused(tmp_path: Path, capsys) -> None:
+    path = _squad_file(tmp_path)
+    assert not train_reader(_config(path), tmp_path / "run", time_budget_s=0)
+    code = main(["train-reader", "--data", str(path), "--out", str(tmp_path / "run"), "--batch-size", "2"])
+    assert code == 2 and "other settings" in capsys.readouterr().err
