@@ -3,12 +3,13 @@
 Serves a copy of an index (so the writer's documents do not stay), then runs `--clients` asyncio
 clients that ask sampled questions, and one writer that adds a report every `--write-every`
 seconds. Bounded in time; stops by itself. Prints throughput, latency percentiles, failures, and
-the server's resident memory over the run.
+the server's resident memory over the run. `--warmup` first runs the same load unmeasured, so that
+memory is read in steady state; failures in the warm-up still fail the run.
 
 Usage:
     reportqa eval ../shared/data/eval/squad-v1.1-dev.json --keep-index /tmp/squad-index
     python benchmarks/load_test.py --index-dir /tmp/squad-index \
-        --questions ../shared/data/eval/squad-v1.1-dev.json --clients 32 --duration 60
+        --questions ../shared/data/eval/squad-v1.1-dev.json --clients 32 --duration 60 --warmup 60
 """
 
 import argparse
