@@ -15,7 +15,7 @@ from api.schemas import ERROR_RESPONSES
 from api.settings import Settings
 from embeddings.encoder import Encoder
 from qa.pipeline import Pipeline
-from qa.readers import SentenceReader, SpanReader
+from qa.readers import default_readers
 
 
 def build_pipeline(settings: Settings, encoder: Encoder | None = None, repair: bool = False) -> Pipeline:
@@ -24,7 +24,7 @@ def build_pipeline(settings: Settings, encoder: Encoder | None = None, repair: b
         encoder=encoder or Encoder(settings.model_path),
         index_kind=settings.index_kind,
         no_answer_threshold=settings.no_answer_threshold,
-        readers=[SpanReader(settings.reader_model_path), SentenceReader()],
+        readers=default_readers(settings.reader_model_path),
         repair=repair,
     )
 

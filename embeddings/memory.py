@@ -3,11 +3,14 @@
 import ctypes
 import ctypes.util
 import os
+from functools import lru_cache
 
 _M_ARENA_MAX = -8  # glibc's mallopt parameter number
 
 
+@lru_cache(maxsize=1)
 def _libc() -> ctypes.CDLL | None:
+    # find_library runs ldconfig in a subprocess: look it up once, not on every write.
     name = ctypes.util.find_library("c")
     try:
         libc = ctypes.CDLL(name) if name else None

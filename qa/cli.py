@@ -24,10 +24,10 @@ def _parser(settings: Settings) -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="reportqa", description="Extractive question answering over reports.")
     commands = parser.add_subparsers(required=True, metavar="COMMAND")
 
-    def command(name: str, run, help: str) -> argparse.ArgumentParser:
+    def command(name: str, run, help: str, index_dir: bool = True) -> argparse.ArgumentParser:
         sub = commands.add_parser(name, help=help, description=help)
         sub.set_defaults(run=run)
-        if name != "eval":
+        if index_dir:
             sub.add_argument("--index-dir", type=Path, default=settings.index_dir,
                              help=f"index folder (default {settings.index_dir}; env REPORTQA_INDEX_DIR)")  # fmt: skip
         return sub
@@ -52,7 +52,8 @@ def _parser(settings: Settings) -> argparse.ArgumentParser:
     serve.add_argument("--port", type=int, default=settings.port, help=f"port (default {settings.port})")
     serve.add_argument("--workers", type=int, default=1, help="server processes sharing the index (default 1)")
 
-    evaluate = command("eval", _eval, "Evaluate open-book on a SQuAD v1.1-format file in a fresh temporary index.")
+    evaluate = command("eval", _eval, "Evaluate open-book on a SQuAD v1.1-format file in a fresh temporary index.",
+                       index_dir=False)  # fmt: skip
     evaluate.add_argument("file", type=Path)
     evaluate.add_argument("--limit", type=int, help="ask only this many questions, sampled with --seed")
     evaluate.add_argument("--seed", type=int, default=0)
@@ -78,8 +79,8 @@ def _parser(settings: Settings) -> argparse.ArgumentParser:
     revoke.add_argument("name")
     revoke.set_defaults(run=_keys_revoke)
 
-    train = commands.add_parser("train-reader", help="Train the span reader on SQuAD-format files.",
-                                description="Train the span reader; rerun with the same --out to resume.")  # fmt: skip
+    train = command("train-reader", _train_reader, "Train the span reader; rerun with the same --out to resume.",
+                    index_dir=False)  # fmt: skip
     train.add_argument("--data", type=Path, nargs="+", required=True, help="SQuAD-format .json files or folders")
     train.add_argument("--out", type=Path, required=True, help="folder for checkpoints and the final model/")
     train.add_argument("--epochs", type=int, default=1, help="passes over the data (default 1)")
@@ -88,14 +89,13 @@ def _parser(settings: Settings) -> argparse.ArgumentParser:
     train.add_argument("--seed", type=int, default=13)
     train.add_argument("--time-budget", type=float, help="stop after this many minutes, resumable (default: none)")
     train.add_argument("--device", default="cpu", help="cpu (default) or cuda")
-    train.set_defaults(run=_train_reader)
 
-    calibrate = commands.add_parser("calibrate-reader", help="Fit the span reader's scores and no-answer threshold.",
-                                    description="Fit the span reader's calibration on held-out articles.")  # fmt: skip
+    calibrate = command("calibrate-reader", _calibrate_reader,
+                        "Fit the span reader's scores and no-answer threshold on held-out articles.",
+                        index_dir=False)  # fmt: skip
     calibrate.add_argument("--data", type=Path, nargs="+", required=True, help="the files the model was trained on")
     calibrate.add_argument("--model", type=Path, required=True, help="the model folder (gets calibration.json)")
     calibrate.add_argument("--limit", type=int, default=3000, help="held-out questions to read (default 3,000)")
-    calibrate.set_defaults(run=_calibrate_reader)
 
     command("reindex", _reindex, "Rebuild the vectors and BM25 from the store (repairs missing or corrupt vectors).")
     command("documents", _documents, "List the indexed reports.")

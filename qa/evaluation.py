@@ -51,9 +51,7 @@ def evaluate(
         its score; `f1_with_threshold` counts answers below the reader's threshold as no answer, and
         `ece` is the expected calibration error of the top answer's score (right: F1 >= 0.5).
     """
-    documents, questions = load_squad(path)
-    if limit is not None and limit < len(questions):
-        questions = random.Random(seed).sample(questions, limit)
+    documents, questions = _load(path, limit, seed)
     with tempfile.TemporaryDirectory(prefix="reportqa-eval-") as scratch:
         pipeline = Pipeline(index_dir or Path(scratch), encoder=encoder, no_answer_threshold=0.0)
         ingestion = _ingest(pipeline, documents, compare_encode)
@@ -117,9 +115,8 @@ def _answers(pipeline: Pipeline, questions: list, top_k: int, reader: str | None
         reading.append(result.timings_ms["read"])
         prediction = result.answers[0].text if result.answers else ""
         scores.append(result.answers[0].score if result.answers else 0.0)
-        golds = [text for _, _, text in question.answers]
-        em.append(best_score(exact_match, prediction, golds))
-        f1.append(best_score(f1_score, prediction, golds))
+        em.append(_best(exact_match, prediction, question))
+        f1.append(_best(f1_score, prediction, question))
     scores_array, f1_array = np.array(scores), np.array(f1)
     answers = {
         **_em_f1(em, f1),
@@ -128,11 +125,7 @@ def _answers(pipeline: Pipeline, questions: list, top_k: int, reader: str | None
         "threshold": threshold,
         "ece": round(expected_calibration_error(scores_array, (f1_array >= 0.5).astype(float)), 4),
     }
-    latency = {
-        "p50": round(float(np.percentile(latencies, 50)), 1),
-        "p95": round(float(np.percentile(latencies, 95)), 1),
-        "read_p50": round(float(np.percentile(reading, 50)), 1),
-    }
+    latency = {**_percentiles(latencies), "read_p50": _percentiles(reading)["p50"]}
     return answers, latency
 
 
@@ -148,9 +141,7 @@ def evaluate_paragraphs(path: Path, model_dir: Path | None = None, limit: int | 
     Returns:
         {"exact_match", "f1", "questions", "windows", "windows_per_s", "latency_ms": {"p50", "p95"}}.
     """
-    documents, questions = load_squad(path)
-    if limit is not None and limit < len(questions):
-        questions = random.Random(seed).sample(questions, limit)
+    documents, questions = _load(path, limit, seed)
     by_id = {document.id: document for document in documents}
     reader = SpanReader(model_dir)
     em, f1, latencies = [], [], []
@@ -161,9 +152,8 @@ def evaluate_paragraphs(path: Path, model_dir: Path | None = None, limit: int | 
         spans = reader.read(Question(question.question, np.zeros(0)), [ScoredPassage(paragraph, 1.0, 1)], 1)
         latencies.append((time.perf_counter() - started) * 1000)
         prediction = document.text[spans[0].start : spans[0].end] if spans else ""
-        golds = [text for _, _, text in question.answers]
-        em.append(best_score(exact_match, prediction, golds))
-        f1.append(best_score(f1_score, prediction, golds))
+        em.append(_best(exact_match, prediction, question))
+        f1.append(_best(f1_score, prediction, question))
     windows = reader.model.windows_read
     return {
         "file": str(path),
@@ -172,11 +162,23 @@ def evaluate_paragraphs(path: Path, model_dir: Path | None = None, limit: int | 
         **_em_f1(em, f1),
         "windows": windows,
         "windows_per_s": round(windows / (sum(latencies) / 1000), 1),
-        "latency_ms": {
-            "p50": round(float(np.percentile(latencies, 50)), 1),
-            "p95": round(float(np.percentile(latencies, 95)), 1),
-        },
+        "latency_ms": _percentiles(latencies),
     }
+
+
+def _load(path: Path, limit: int | None, seed: int) -> tuple[list, list]:
+    documents, questions = load_squad(path)
+    if limit is not None and limit < len(questions):
+        questions = random.Random(seed).sample(questions, limit)
+    return documents, questions
+
+
+def _best(metric, prediction: str, question) -> float:
+    return best_score(metric, prediction, [text for _, _, text in question.answers])
+
+
+def _percentiles(milliseconds: list[float]) -> dict:
+    return {name: round(float(np.percentile(milliseconds, q)), 1) for name, q in (("p50", 50), ("p95", 95))}
 
 
 def _em_f1(em: list[float], f1: list[float]) -> dict:

@@ -17,7 +17,7 @@ from embeddings.memory import release_free_memory
 from qa.answers import Answer, assemble_answers
 from qa.locking import file_lock
 from qa.models import Document, Filters, Passage, ScoredPassage
-from qa.readers import Question, Reader, SentenceReader, SpanReader
+from qa.readers import Question, Reader, default_readers
 from qa.retrieval import HybridRetriever
 from qa.sparse import SparseIndex
 from qa.splitter import PassageSplitter
@@ -104,7 +104,7 @@ class Pipeline:
         self.encoder = encoder or Encoder()
         self.splitter = PassageSplitter(self.encoder.tokenizer, splitter_tokens, overlap_tokens)
         self.no_answer_threshold = no_answer_threshold
-        readers = readers if readers is not None else [SpanReader(), SentenceReader()]
+        readers = readers if readers is not None else default_readers()
         self.readers: dict[str, Reader] = {reader.name: reader for reader in readers}
         self.default_reader = readers[0].name
         self.store = _open_store(self.index_dir / STORE_FILE)

@@ -1,7 +1,15 @@
 """Readers turn a question and retrieved passages into scored answer spans."""
 
+from pathlib import Path
+
 from qa.readers.base import Question, Reader
 from qa.readers.sentence import SentenceReader
 from qa.readers.span import SpanReader
 
-__all__ = ["Question", "Reader", "SentenceReader", "SpanReader"]
+
+def default_readers(span_model: Path | None = None) -> list[Reader]:
+    """The service's readers, the default first: span (the shipped model unless `span_model`), then sentence."""
+    return [SpanReader(span_model), SentenceReader()]
+
+
+__all__ = ["Question", "Reader", "SentenceReader", "SpanReader", "default_readers"]

@@ -82,7 +82,9 @@ def train_reader(config: TrainingConfig, out: Path, time_budget_s: float | None 
     examples = load_examples([Path(p) for p in config.data], config.held_out_percent, "train",
                              config.negative_rate, config.seed, config.max_questions_per_file)  # fmt: skip
     windows = label_windows(tokenizer, examples, config.max_length, config.stride)
-    steps_per_epoch = len(batch_order(windows, config.batch_size, config.seed))
+    # One epoch's order is kept at a time; every epoch has the same number of batches.
+    orders = {0: batch_order(windows, config.batch_size, config.seed)}
+    steps_per_epoch = len(orders[0])
     total_steps = steps_per_epoch * config.epochs
     print(f"{len(examples):,} examples, {len(windows):,} windows, {total_steps:,} steps", flush=True)
 
@@ -99,7 +101,6 @@ def train_reader(config: TrainingConfig, out: Path, time_budget_s: float | None 
     model.train()
     progress = tqdm(total=total_steps, initial=step, unit="step", dynamic_ncols=True)
     last_checkpoint = time.monotonic()
-    orders: dict[int, list[list[int]]] = {}
     while step < total_steps:
         epoch, position = divmod(step, steps_per_epoch)
         if epoch not in orders:
