@@ -87,6 +87,7 @@ def _parser(settings: Settings) -> argparse.ArgumentParser:
     train.add_argument("--batch-size", type=int, default=32, help="windows per step (default 32)")
     train.add_argument("--learning-rate", type=float, default=1e-4, help="peak learning rate (default 1e-4)")
     train.add_argument("--seed", type=int, default=13)
+    train.add_argument("--init", type=Path, help="continue from this trained reader's folder (default: MiniLM)")
     train.add_argument("--time-budget", type=float, help="stop after this many minutes, resumable (default: none)")
     train.add_argument("--device", default="cpu", help="cpu (default) or cuda")
 
@@ -223,7 +224,7 @@ def _eval(args: argparse.Namespace, settings: Settings) -> int:
         report = evaluate(
             args.file, encoder=Encoder(settings.model_path), limit=args.limit, top_k=args.top_k, reader=args.reader,
             index_dir=args.keep_index, compare_encode=args.compare_encode, seed=args.seed,
-            retrieval=not args.answers_only,
+            retrieval=not args.answers_only, reader_model=settings.reader_model_path,
         )  # fmt: skip
     text = json.dumps(report, indent=2)
     print(text)
@@ -254,7 +255,7 @@ def _train_reader(args: argparse.Namespace, settings: Settings) -> int:
     files = _data_files(args.data)
     config = TrainingConfig(
         data=[str(f.resolve()) for f in files], epochs=args.epochs, batch_size=args.batch_size,
-        learning_rate=args.learning_rate, seed=args.seed,
+        learning_rate=args.learning_rate, seed=args.seed, init=str(args.init.resolve()) if args.init else None,
     )  # fmt: skip
     budget = args.time_budget * 60 if args.time_budget else None
     finished = train_reader(config, args.out, time_budget_s=budget, device=args.device)

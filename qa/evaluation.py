@@ -11,7 +11,7 @@ from tqdm import tqdm
 from embeddings.encoder import Encoder
 from qa.models import Passage, ScoredPassage
 from qa.pipeline import Pipeline
-from qa.readers import Question, SpanReader
+from qa.readers import Question, SpanReader, default_readers
 from qa.readers.calibration import expected_calibration_error
 from qa.squad import best_score, exact_match, f1_score, load_squad
 
@@ -28,6 +28,7 @@ def evaluate(
     compare_encode: bool = False,
     seed: int = 0,
     retrieval: bool = True,
+    reader_model: Path | None = None,
 ) -> dict:
     """Index every context of a SQuAD file as a document, ask every question, and score.
 
@@ -43,6 +44,7 @@ def evaluate(
         compare_encode: also time bare `SentenceTransformer.encode` on the same passages.
         seed: sampling seed (default 0).
         retrieval: also measure retrieval recall in each mode (default True).
+        reader_model: the span reader's model folder (default: the shipped one).
 
     Returns:
         {"retrieval": {mode: {"recall@1", "recall@5", "recall@20", "mrr@20"}}, "answers": {"exact_match",
@@ -53,7 +55,9 @@ def evaluate(
     """
     documents, questions = _load(path, limit, seed)
     with tempfile.TemporaryDirectory(prefix="reportqa-eval-") as scratch:
-        pipeline = Pipeline(index_dir or Path(scratch), encoder=encoder, no_answer_threshold=0.0)
+        pipeline = Pipeline(
+            index_dir or Path(scratch), encoder=encoder, readers=default_readers(reader_model), no_answer_threshold=0.0
+        )
         ingestion = _ingest(pipeline, documents, compare_encode)
         recall = _retrieval(pipeline, questions) if retrieval else None
         answers, latency = _answers(pipeline, questions, top_k, reader)

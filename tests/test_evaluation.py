@@ -1,11 +1,13 @@
 """SQuAD scoring and the open-book evaluation on a small SQuAD-format file."""
 
 import json
+import shutil
 from pathlib import Path
 
 import pytest
 
 from qa.evaluation import evaluate, evaluate_paragraphs
+from qa.readers.span import SHIPPED_MODEL
 from qa.squad import best_score, exact_match, f1_score, load_squad, normalize_answer
 
 
@@ -69,6 +71,15 @@ def test_the_sentence_reader_answers_with_whole_sentences(tmp_path: Path, encode
     assert report["retrieval"] is None
     # Whole sentences against short golds: F1 above 0, EM 0.
     assert 0 < report["answers"]["f1"] < 100 and report["answers"]["exact_match"] == 0
+
+
+def test_open_book_evaluation_reads_with_the_model_it_is_given(tmp_path: Path, encoder) -> None:
+    # A copy of the shipped model with its own threshold: the report must carry that threshold.
+    model = shutil.copytree(SHIPPED_MODEL, tmp_path / "model")
+    calibration = json.loads((model / "calibration.json").read_text())
+    (model / "calibration.json").write_text(json.dumps({**calibration, "threshold": 0.99}))
+    report = evaluate(_squad_file(tmp_path), encoder=encoder, retrieval=False, reader_model=model)
+    assert report["answers"]["threshold"] == 0.99
 
 
 def test_paragraph_mode_reads_each_question_against_its_own_paragraph(tmp_path: Path) -> None:

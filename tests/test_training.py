@@ -1,11 +1,15 @@
 """Training the span reader: held-out split, reproducible runs, and resuming from a checkpoint."""
 
 import json
+import random
+from dataclasses import replace
 from pathlib import Path
 
 from safetensors.numpy import load_file
 
 from qa.cli import main
+from qa.squad import SquadQuestion
+from qa.training.calibrate import balanced_sample
 from qa.training.examples import is_held_out, load_examples
 from qa.training.trainer import TrainingConfig, train_reader
 
@@ -71,3 +75,27 @@ def test_resuming_with_other_settings_is_refused(tmp_path: Path, capsys) -> None
     assert not train_reader(_config(path), tmp_path / "run", time_budget_s=0)
     code = main(["train-reader", "--data", str(path), "--out", str(tmp_path / "run"), "--batch-size", "2"])
     assert code == 2 and "other settings" in capsys.readouterr().err
+
+
+def test_a_continued_run_starts_from_its_init_model_and_records_its_recipe(tmp_path: Path) -> None:
+    config = _config(_squad_file(tmp_path))
+    assert train_reader(config, tmp_path / "first")
+    first = tmp_path / "first" / "model"
+    # With a learning rate of 0 the continued run must end where its init model is, new head and all.
+    assert train_reader(replace(config, learning_rate=0.0, init=str(first)), tmp_path / "second")
+    before = load_file(first / "model.safetensors")
+    after = load_file(tmp_path / "second" / "model" / "model.safetensors")
+    assert all((before[name] == after[name]).all() for name in before)
+    written = json.loads((tmp_path / "second" / "model" / "training.json").read_text())
+    assert written["init"] == json.loads((first / "training.json").read_text())
+
+
+def test_calibration_sample_gives_each_file_an_equal_share() -> None:
+    sizes = {"big": 900, "middle": 300, "small": 40}
+    questions = [SquadQuestion(f"{name}{i}", "q", f"{name}/{i}", ()) for name, n in sizes.items() for i in range(n)]
+    sample = balanced_sample(questions, 600, random.Random(1))
+    counts = {name: sum(q.document_id.startswith(f"{name}/") for q in sample) for name in sizes}
+    # "small" gives all it has; the other two split what is left evenly.
+    assert counts == {"big": 280, "middle": 280, "small": 40}
+    assert len({q.id for q in sample}) == 600
+    assert len(balanced_sample(questions, 5000, random.Random(1))) == 1240

@@ -41,7 +41,7 @@ def calibrate_reader(model_dir: Path, data: list[Path], encoder: Encoder, limit:
         model_dir: the trained model; `training.json` there says which articles were held out.
         data: the SQuAD-format files it was trained on.
         encoder: the embedder for the temporary index.
-        limit: held-out questions to sample (default 3,000).
+        limit: held-out questions to sample (default 3,000), an equal share from each file where it has them.
         top_k: passages read per question (default 5).
 
     Returns:
@@ -53,7 +53,7 @@ def calibrate_reader(model_dir: Path, data: list[Path], encoder: Encoder, limit:
         raise ValueError(
             f"no article of {', '.join(p.name for p in data)} is held out: pass the files it was trained on"
         )
-    questions = random.Random(settings["seed"]).sample(questions, min(limit, len(questions)))
+    questions = balanced_sample(questions, limit, random.Random(settings["seed"]))
     model = SpanModel(model_dir)
     with tempfile.TemporaryDirectory(prefix="reportqa-calibrate-") as scratch:
         pipeline = Pipeline(Path(scratch), encoder=encoder, readers=[SentenceReader()])
@@ -83,6 +83,24 @@ def calibrate_reader(model_dir: Path, data: list[Path], encoder: Encoder, limit:
         "weights": list(calibration.weights),
         "bias": calibration.bias,
     }
+
+
+def balanced_sample(questions: list[SquadQuestion], limit: int, rng: random.Random) -> list[SquadQuestion]:
+    """Sample up to `limit` questions with an equal share per file; shares a small file cannot fill go to the rest.
+
+    Training caps each file so that no source dominates; calibration follows suit, or the file with the
+    most questions (QAMR: half the held-out questions) would set the scores for every kind of report.
+    """
+    by_file: dict[str, list[SquadQuestion]] = {}
+    for question in questions:
+        by_file.setdefault(question.document_id.split("/")[0], []).append(question)
+    sample, remaining = [], limit
+    # Smallest files first: each takes at most an equal share of what is left
+    for left, name in enumerate(sorted(by_file, key=lambda n: (len(by_file[n]), n))):
+        share = min(len(by_file[name]), remaining // (len(by_file) - left))
+        sample += rng.sample(by_file[name], share)
+        remaining -= share
+    return sample
 
 
 def _held_out(data: list[Path], held_out_percent: float) -> tuple[list[Document], list[SquadQuestion]]:

@@ -1,4 +1,4 @@
-"""Fine-tune a span reader from the packaged MiniLM weights: seeded, checkpointed, resumable, time-boxed."""
+"""Fine-tune a span reader from the packaged MiniLM weights (or a trained reader): seeded, checkpointed, resumable."""
 
 import json
 import os
@@ -39,6 +39,7 @@ class TrainingConfig:
         max_questions_per_file: questions sampled from each file at most (default 10,000).
         seed: seeds data order, negatives and the new head's initialisation (default 13).
         bf16: mixed precision on CPUs that support bfloat16 (default True; on GPUs it is always used).
+        init: a trained reader's folder to continue from (default: none, start from the packaged MiniLM).
     """
 
     data: list[str] = field(default_factory=list)
@@ -53,6 +54,7 @@ class TrainingConfig:
     max_questions_per_file: int | None = 10_000
     seed: int = 13
     bf16: bool = True
+    init: str | None = None
 
 
 def train_reader(config: TrainingConfig, out: Path, time_budget_s: float | None = None, device: str = "cpu") -> bool:
@@ -71,9 +73,10 @@ def train_reader(config: TrainingConfig, out: Path, time_budget_s: float | None 
     out.mkdir(parents=True, exist_ok=True)
     _seed(config.seed)
     transformers_logging.set_verbosity_error()
-    base = default_model_path()
+    base = Path(config.init) if config.init else default_model_path()
     tokenizer = AutoTokenizer.from_pretrained(str(base))
-    model = BertForQuestionAnswering.from_pretrained(str(base)).to(device)
+    # A shipped reader is stored in fp16; the optimiser needs fp32 master weights
+    model = BertForQuestionAnswering.from_pretrained(str(base), dtype=torch.float32).to(device)
     # The word embeddings are half the weights and the embedder already tuned them; freezing them
     # halves the optimiser's work.
     model.bert.embeddings.word_embeddings.weight.requires_grad_(False)
@@ -177,4 +180,7 @@ def export_model(model: BertForQuestionAnswering, tokenizer, folder: Path, confi
     model.to("cpu").half().save_pretrained(folder, safe_serialization=True)
     tokenizer.save_pretrained(folder)
     settings = {**asdict(config), "data": [Path(p).name for p in config.data]}
+    # A continued run records the recipe of the model it started from, so the chain can be replayed
+    if config.init:
+        settings["init"] = json.loads((Path(config.init) / "training.json").read_text())
     (folder / "training.json").write_text(json.dumps(settings, indent=2) + "\n")
