@@ -224,7 +224,7 @@ def _eval(args: argparse.Namespace, settings: Settings) -> int:
         report = evaluate(
             args.file, encoder=Encoder(settings.model_path), limit=args.limit, top_k=args.top_k, reader=args.reader,
             index_dir=args.keep_index, compare_encode=args.compare_encode, seed=args.seed,
-            retrieval=not args.answers_only, reader_model=settings.reader_model_path,
+            retrieval=not args.answers_only, model_dir=settings.reader_model_path,
         )  # fmt: skip
     text = json.dumps(report, indent=2)
     print(text)

@@ -28,7 +28,7 @@ def evaluate(
     compare_encode: bool = False,
     seed: int = 0,
     retrieval: bool = True,
-    reader_model: Path | None = None,
+    model_dir: Path | None = None,
 ) -> dict:
     """Index every context of a SQuAD file as a document, ask every question, and score.
 
@@ -44,7 +44,7 @@ def evaluate(
         compare_encode: also time bare `SentenceTransformer.encode` on the same passages.
         seed: sampling seed (default 0).
         retrieval: also measure retrieval recall in each mode (default True).
-        reader_model: the span reader's model folder (default: the shipped one).
+        model_dir: the span reader's model folder (default: the shipped one).
 
     Returns:
         {"retrieval": {mode: {"recall@1", "recall@5", "recall@20", "mrr@20"}}, "answers": {"exact_match",
@@ -56,7 +56,7 @@ def evaluate(
     documents, questions = _load(path, limit, seed)
     with tempfile.TemporaryDirectory(prefix="reportqa-eval-") as scratch:
         pipeline = Pipeline(
-            index_dir or Path(scratch), encoder=encoder, readers=default_readers(reader_model), no_answer_threshold=0.0
+            index_dir or Path(scratch), encoder=encoder, readers=default_readers(model_dir), no_answer_threshold=0.0
         )
         ingestion = _ingest(pipeline, documents, compare_encode)
         recall = _retrieval(pipeline, questions) if retrieval else None

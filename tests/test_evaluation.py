@@ -78,7 +78,7 @@ def test_open_book_evaluation_reads_with_the_model_it_is_given(tmp_path: Path, e
     model = shutil.copytree(SHIPPED_MODEL, tmp_path / "model")
     calibration = json.loads((model / "calibration.json").read_text())
     (model / "calibration.json").write_text(json.dumps({**calibration, "threshold": 0.99}))
-    report = evaluate(_squad_file(tmp_path), encoder=encoder, retrieval=False, reader_model=model)
+    report = evaluate(_squad_file(tmp_path), encoder=encoder, retrieval=False, model_dir=model)
     assert report["answers"]["threshold"] == 0.99
 
 

@@ -92,10 +92,10 @@ def test_a_continued_run_starts_from_its_init_model_and_records_its_recipe(tmp_p
 
 def test_calibration_sample_gives_each_file_an_equal_share() -> None:
     sizes = {"big": 900, "middle": 300, "small": 40}
-    questions = [SquadQuestion(f"{name}{i}", "q", f"{name}/{i}", ()) for name, n in sizes.items() for i in range(n)]
-    sample = balanced_sample(questions, 600, random.Random(1))
+    by_file = {n: [SquadQuestion(f"{n}{i}", "q", f"{n}/{i}", ()) for i in range(size)] for n, size in sizes.items()}
+    sample = balanced_sample(by_file, 600, random.Random(1))
     counts = {name: sum(q.document_id.startswith(f"{name}/") for q in sample) for name in sizes}
     # "small" gives all it has; the other two split what is left evenly.
     assert counts == {"big": 280, "middle": 280, "small": 40}
     assert len({q.id for q in sample}) == 600
-    assert len(balanced_sample(questions, 5000, random.Random(1))) == 1240
+    assert len(balanced_sample(by_file, 5000, random.Random(1))) == 1240

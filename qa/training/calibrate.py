@@ -48,12 +48,12 @@ def calibrate_reader(model_dir: Path, data: list[Path], encoder: Encoder, limit:
         The figures written to `model_dir/calibration.json` and reported for the model card.
     """
     settings = json.loads((model_dir / "training.json").read_text())
-    documents, questions = _held_out(data, settings["held_out_percent"])
-    if not questions:
+    documents, by_file = _held_out(data, settings["held_out_percent"])
+    if not by_file:
         raise ValueError(
             f"no article of {', '.join(p.name for p in data)} is held out: pass the files it was trained on"
         )
-    questions = balanced_sample(questions, limit, random.Random(settings["seed"]))
+    questions = balanced_sample(by_file, limit, random.Random(settings["seed"]))
     model = SpanModel(model_dir)
     with tempfile.TemporaryDirectory(prefix="reportqa-calibrate-") as scratch:
         pipeline = Pipeline(Path(scratch), encoder=encoder, readers=[SentenceReader()])
@@ -85,15 +85,12 @@ def calibrate_reader(model_dir: Path, data: list[Path], encoder: Encoder, limit:
     }
 
 
-def balanced_sample(questions: list[SquadQuestion], limit: int, rng: random.Random) -> list[SquadQuestion]:
+def balanced_sample(by_file: dict[str, list[SquadQuestion]], limit: int, rng: random.Random) -> list[SquadQuestion]:
     """Sample up to `limit` questions with an equal share per file; shares a small file cannot fill go to the rest.
 
     Training caps each file so that no source dominates; calibration follows suit, or the file with the
     most questions (QAMR: half the held-out questions) would set the scores for every kind of report.
     """
-    by_file: dict[str, list[SquadQuestion]] = {}
-    for question in questions:
-        by_file.setdefault(question.document_id.split("/")[0], []).append(question)
     sample, remaining = [], limit
     # Smallest files first: each takes at most an equal share of what is left
     for left, name in enumerate(sorted(by_file, key=lambda n: (len(by_file[n]), n))):
@@ -103,8 +100,9 @@ def balanced_sample(questions: list[SquadQuestion], limit: int, rng: random.Rand
     return sample
 
 
-def _held_out(data: list[Path], held_out_percent: float) -> tuple[list[Document], list[SquadQuestion]]:
-    documents, questions = [], []
+def _held_out(data: list[Path], held_out_percent: float) -> tuple[list[Document], dict[str, list[SquadQuestion]]]:
+    """The held-out articles of every file, and their questions by file (files with none left out)."""
+    documents, by_file = [], {}
     for path in sorted(data):
         file_documents, file_questions = load_squad(path)
         # Ids are unique per file only; prefix them with the file's name.
@@ -112,12 +110,14 @@ def _held_out(data: list[Path], held_out_percent: float) -> tuple[list[Document]
         documents += [
             Document(f"{path.stem}/{d.id}", d.text, d.title, source=path.stem) for d in file_documents if d.id in kept
         ]
-        questions += [
+        questions = [
             SquadQuestion(q.id, q.question, f"{path.stem}/{q.document_id}", q.answers)
             for q in file_questions
             if q.document_id in kept
         ]
-    return documents, questions
+        if questions:
+            by_file[path.name] = questions
+    return documents, by_file
 
 
 def _read(pipeline: Pipeline, model: SpanModel, question: SquadQuestion, texts: dict[str, str], top_k: int):
