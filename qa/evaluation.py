@@ -12,7 +12,7 @@ from embeddings.encoder import Encoder
 from qa.models import Passage, ScoredPassage
 from qa.pipeline import Pipeline
 from qa.readers import Question, SpanReader, default_readers
-from qa.readers.calibration import expected_calibration_error
+from qa.readers.calibration import expected_calibration_error, reliability
 from qa.squad import best_score, exact_match, f1_score, load_squad
 
 RECALL_AT = (1, 5, 20)
@@ -48,10 +48,11 @@ def evaluate(
 
     Returns:
         {"retrieval": {mode: {"recall@1", "recall@5", "recall@20", "mrr@20"}}, "answers": {"exact_match",
-        "f1", "answered", "f1_with_threshold", "ece"}, "latency_ms": {"p50", "p95", "read_p50"},
+        "f1", "answered", "f1_with_threshold", "ece", "reliability"}, "latency_ms": {"p50", "p95", "read_p50"},
         "ingestion": {...}, "questions", "documents", "passages"}. EM/F1 score the top answer whatever
         its score; `f1_with_threshold` counts answers below the reader's threshold as no answer, and
-        `ece` is the expected calibration error of the top answer's score (right: F1 >= 0.5).
+        `ece` is the expected calibration error of the top answer's score (right: F1 >= 0.5), and
+        `reliability` its table by score bin.
     """
     documents, questions = _load(path, limit, seed)
     with tempfile.TemporaryDirectory(prefix="reportqa-eval-") as scratch:
@@ -122,12 +123,14 @@ def _answers(pipeline: Pipeline, questions: list, top_k: int, reader: str | None
         em.append(_best(exact_match, prediction, question))
         f1.append(_best(f1_score, prediction, question))
     scores_array, f1_array = np.array(scores), np.array(f1)
+    right = (f1_array >= 0.5).astype(float)
     answers = {
         **_em_f1(em, f1),
         "answered": _share(score >= threshold for score in scores),
         "f1_with_threshold": round(100 * float(np.mean(np.where(scores_array >= threshold, f1_array, 0.0))), 2),
         "threshold": threshold,
-        "ece": round(expected_calibration_error(scores_array, (f1_array >= 0.5).astype(float)), 4),
+        "ece": round(expected_calibration_error(scores_array, right), 4),
+        "reliability": reliability(scores_array, right),
     }
     latency = {**_percentiles(latencies), "read_p50": _percentiles(reading)["p50"]}
     return answers, latency

@@ -62,6 +62,7 @@ def test_evaluate_reports_every_figure(tmp_path: Path, encoder) -> None:
     answers = report["answers"]
     assert answers["exact_match"] >= 50 and answers["f1"] >= answers["exact_match"]
     assert 0 <= answers["ece"] <= 1 and 0 <= answers["f1_with_threshold"] <= answers["f1"]
+    assert sum(row["count"] for row in answers["reliability"]) == report["questions"]
     assert report["latency_ms"]["p50"] > 0 and report["latency_ms"]["read_p50"] > 0
     assert report["ingestion"]["passages_per_s"] > 0 and report["ingestion"]["bare_encode_passages_per_s"] > 0
 

@@ -9,7 +9,7 @@ from hypothesis import strategies as st
 
 from qa.pipeline import Pipeline
 from qa.readers import Question
-from qa.readers.calibration import Calibration, expected_calibration_error, fit_logistic
+from qa.readers.calibration import Calibration, expected_calibration_error, fit_logistic, reliability
 from qa.readers.span import SHIPPED_MODEL, load_span_model
 from qa.readers.windows import best_spans, tokenize_windows
 from qa.training.examples import Example, label_windows
@@ -108,6 +108,17 @@ def test_logistic_fit_recovers_known_weights_and_calibrates() -> None:
     fitted = Calibration(tuple(weights), bias, 0.5).probability(features)
     assert expected_calibration_error(fitted, labels) < 0.02
     assert expected_calibration_error(np.full(20_000, 0.99), labels) > 0.3
+
+
+def test_reliability_table_shows_where_scores_are_too_high() -> None:
+    scores = np.array([0.05, 0.15, 0.12, 0.95, 0.91])
+    right = np.array([0.0, 1.0, 1.0, 0.0, 1.0])
+    table = reliability(scores, right)
+    rows = [(row["from"], row["count"], row["accuracy"]) for row in table]
+    assert rows == [(0.0, 1, 0.0), (0.1, 2, 1.0), (0.9, 2, 0.5)]
+    assert table[2]["confidence"] == 0.93  # over 0.5 right: too high in that bin
+    # The error is the bins' gaps weighted by their size.
+    assert abs(expected_calibration_error(scores, right) - (0.05 + 2 * 0.865 + 2 * 0.43) / 5) < 1e-9
 
 
 def test_calibration_file_with_other_features_is_refused(tmp_path) -> None:

@@ -5,11 +5,12 @@ import random
 from dataclasses import replace
 from pathlib import Path
 
+import numpy as np
 from safetensors.numpy import load_file
 
 from qa.cli import main
 from qa.squad import SquadQuestion
-from qa.training.calibrate import balanced_sample
+from qa.training.calibrate import Reading, balanced_sample, ece_on_unseen_files
 from qa.training.examples import is_held_out, load_examples
 from qa.training.trainer import TrainingConfig, train_reader
 
@@ -99,3 +100,23 @@ def test_calibration_sample_gives_each_file_an_equal_share() -> None:
     assert counts == {"big": 280, "middle": 280, "small": 40}
     assert len({q.id for q in sample}) == 600
     assert len(balanced_sample(by_file, 5000, random.Random(1))) == 1240
+
+
+def _readings(source: str, shift: float, rng: np.random.Generator) -> list[Reading]:
+    # One candidate per question; the odds of being right grow with its feature, offset by `shift`.
+    evidence = rng.normal(size=3000)
+    right = rng.random(3000) < 1 / (1 + np.exp(-(2 * evidence + shift)))
+    return [
+        Reading(np.array([[x]]), np.array([float(r)]), [(f"{source}/{i}", 0, 1)], True, source)
+        for i, (x, r) in enumerate(zip(evidence, right, strict=True))
+    ]
+
+
+def test_calibration_drift_on_an_unseen_file_is_measured() -> None:
+    rng = np.random.default_rng(3)
+    alike = ece_on_unseen_files(_readings("a", 0.0, rng) + _readings("b", 0.0, rng))
+    assert set(alike) == {"a", "b"} and max(alike.values()) < 0.04
+    # A file whose answers are right far more often for the same evidence is miscalibrated when left out.
+    drifted = ece_on_unseen_files(_readings("a", 0.0, rng) + _readings("b", 2.5, rng))
+    assert drifted["b"] > 0.15
+    assert ece_on_unseen_files(_readings("a", 0.0, rng)) == {}

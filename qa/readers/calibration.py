@@ -68,14 +68,38 @@ def fit_logistic(
     return theta[:-1], float(theta[-1])
 
 
+def reliability(probabilities: np.ndarray, labels: np.ndarray, bins: int = 10) -> list[dict]:
+    """The reliability table: per equal-width probability bin with members, its size, mean score and share right.
+
+    Args:
+        probabilities: predicted probabilities of being right.
+        labels: 1 where the answer was right, else 0.
+        bins: number of bins over [0, 1] (default 10).
+
+    Returns:
+        [{"from", "to", "count", "confidence", "accuracy"}], lowest bin first; a confidence above the
+        accuracy means the scores are too high there.
+    """
+    return [
+        {"from": round(b / bins, 3), "to": round((b + 1) / bins, 3), "count": count,
+         "confidence": round(confidence, 4), "accuracy": round(accuracy, 4)}
+        for b, count, confidence, accuracy in _bins(probabilities, labels, bins)
+    ]  # fmt: skip
+
+
 def expected_calibration_error(probabilities: np.ndarray, labels: np.ndarray, bins: int = 10) -> float:
     """The mean |accuracy - confidence| over equal-width probability bins, weighted by bin size."""
-    if len(probabilities) == 0:
-        return 0.0
-    which = np.minimum((np.asarray(probabilities) * bins).astype(int), bins - 1)
-    error = 0.0
-    for b in range(bins):
-        members = which == b
-        if members.any():
-            error += members.mean() * abs(labels[members].mean() - probabilities[members].mean())
-    return float(error)
+    table = _bins(probabilities, labels, bins)
+    total = sum(count for _, count, _, _ in table)
+    return float(sum(count * abs(accuracy - confidence) for _, count, confidence, accuracy in table) / max(total, 1))
+
+
+def _bins(probabilities: np.ndarray, labels: np.ndarray, bins: int) -> list[tuple[int, int, float, float]]:
+    """(bin, members, mean probability, share right) for every bin with members."""
+    probabilities, labels = np.asarray(probabilities, dtype=float), np.asarray(labels, dtype=float)
+    which = np.minimum((probabilities * bins).astype(int), bins - 1)
+    return [
+        (b, int(members.sum()), float(probabilities[members].mean()), float(labels[members].mean()))
+        for b in range(bins)
+        if (members := which == b).any()
+    ]

@@ -29,6 +29,7 @@ class Reading:
     right: np.ndarray
     spans: list[tuple[str, int, int]]
     answerable: bool
+    source: str
 
 
 def calibrate_reader(model_dir: Path, data: list[Path], encoder: Encoder, limit: int = 3000, top_k: int = 5) -> dict:
@@ -59,11 +60,11 @@ def calibrate_reader(model_dir: Path, data: list[Path], encoder: Encoder, limit:
         pipeline = Pipeline(Path(scratch), encoder=encoder, readers=[SentenceReader()])
         for first in tqdm(range(0, len(documents), 64), desc="ingest held-out articles", unit="batch"):
             pipeline.add_documents(documents[first : first + 64])
-        texts = {document.id: document.text for document in documents}
+        by_id = {document.id: document for document in documents}
         readings = [
             reading
             for question in tqdm(questions, desc="read held-out questions")
-            for reading in _read(pipeline, model, question, texts, top_k)
+            for reading in _read(pipeline, model, question, by_id, top_k)
         ]
         pipeline.store.close()
     answerable = [r for r in readings if r.answerable]
@@ -78,11 +79,33 @@ def calibrate_reader(model_dir: Path, data: list[Path], encoder: Encoder, limit:
     return {
         "questions": len(answerable),
         "ece_top_answer_held_back_half": round(ece, 4),
+        "ece_top_answer_unseen_file": ece_on_unseen_files(answerable),
         "threshold": threshold,
         "answered_at_threshold": answered,
         "weights": list(calibration.weights),
         "bias": calibration.bias,
     }
+
+
+def ece_on_unseen_files(readings: list[Reading]) -> dict[str, float]:
+    """How far the calibration drifts on a kind of text it did not see, measured on training data alone.
+
+    Args:
+        readings: answerable held-out questions, read open-book, from two files or more.
+
+    Returns:
+        {file: ECE of the top answer on that file's questions, with the calibration fitted on the other
+        files alone}; empty when the readings come from one file.
+    """
+    sources = sorted({r.source for r in readings})
+    if len(sources) < 2:
+        return {}
+    errors = {}
+    for source in sources:
+        calibration = _fit([r for r in readings if r.source != source])
+        unseen = [r for r in readings if r.source == source]
+        errors[source] = round(expected_calibration_error(*_top_answers(calibration, unseen)), 4)
+    return errors
 
 
 def balanced_sample(by_file: dict[str, list[SquadQuestion]], limit: int, rng: random.Random) -> list[SquadQuestion]:
@@ -120,7 +143,7 @@ def _held_out(data: list[Path], held_out_percent: float) -> tuple[list[Document]
     return documents, by_file
 
 
-def _read(pipeline: Pipeline, model: SpanModel, question: SquadQuestion, texts: dict[str, str], top_k: int):
+def _read(pipeline: Pipeline, model: SpanModel, question: SquadQuestion, by_id: dict[str, Document], top_k: int):
     vector = pipeline.encoder.encode([question.question])[0]
     retrieved = pipeline.retrieve(Question(question.question, vector), top_k * 4)
     golds = [text for _, _, text in question.answers]
@@ -129,17 +152,18 @@ def _read(pipeline: Pipeline, model: SpanModel, question: SquadQuestion, texts: 
         evidence = model.evidence(question.question, passages)
         if not evidence:
             continue
-        right = [answerable and _is_right(texts, e, golds) for e in evidence]
+        right = [answerable and _is_right(by_id, e, golds) for e in evidence]
         spans = [(e.span.document_id, e.span.start, e.span.end) for e in evidence]
-        yield Reading(np.array([e.features for e in evidence]), np.array(right, dtype=float), spans, answerable)
+        source = by_id[question.document_id].source
+        yield Reading(np.array([e.features for e in evidence]), np.array(right, dtype=float), spans, answerable, source)
 
 
 def _renumber(passages: list[ScoredPassage]) -> list[ScoredPassage]:
     return [ScoredPassage(p.passage, p.score, rank) for rank, p in enumerate(passages, start=1)]
 
 
-def _is_right(texts: dict[str, str], evidence: SpanEvidence, golds: list[str]) -> bool:
-    text = texts[evidence.span.document_id][evidence.span.start : evidence.span.end]
+def _is_right(by_id: dict[str, Document], evidence: SpanEvidence, golds: list[str]) -> bool:
+    text = by_id[evidence.span.document_id].text[evidence.span.start : evidence.span.end]
     return best_score(f1_score, text, golds) >= 0.5
 
 
