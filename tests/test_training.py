@@ -2,6 +2,7 @@
 
 import json
 import random
+import shutil
 from dataclasses import replace
 from pathlib import Path
 
@@ -9,8 +10,10 @@ import numpy as np
 from safetensors.numpy import load_file
 
 from qa.cli import main
+from qa.readers.calibration import Calibration
+from qa.readers.span import SHIPPED_MODEL
 from qa.squad import SquadQuestion
-from qa.training.calibrate import Reading, balanced_sample, ece_on_unseen_files
+from qa.training.calibrate import Reading, balanced_sample, calibrate_reader, ece_on_unseen_files
 from qa.training.examples import is_held_out, load_examples
 from qa.training.trainer import TrainingConfig, train_reader
 
@@ -120,3 +123,16 @@ def test_calibration_drift_on_an_unseen_file_is_measured() -> None:
     drifted = ece_on_unseen_files(_readings("a", 0.0, rng) + _readings("b", 2.5, rng))
     assert drifted["b"] > 0.15
     assert ece_on_unseen_files(_readings("a", 0.0, rng)) == {}
+
+
+def test_a_deployment_recalibrates_on_every_article_of_its_own_questions(tmp_path: Path, encoder) -> None:
+    model = tmp_path / "model"
+    shutil.copytree(SHIPPED_MODEL, model)
+    path = _squad_file(tmp_path)
+    report = calibrate_reader(model, [path], encoder, all_articles=True)
+    # Every question is read, not only the articles that hash into the held-out slice.
+    assert report["questions"] == 12
+    written = Calibration.load(model / "calibration.json")
+    assert written.fitted_on == "12 questions from every article of (tiny.json)"
+    assert list(written.weights) == report["weights"] and written.threshold == report["threshold"]
+    assert Calibration.load(SHIPPED_MODEL / "calibration.json").weights != written.weights

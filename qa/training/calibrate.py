@@ -32,7 +32,9 @@ class Reading:
     source: str
 
 
-def calibrate_reader(model_dir: Path, data: list[Path], encoder: Encoder, limit: int = 3000, top_k: int = 5) -> dict:
+def calibrate_reader(
+    model_dir: Path, data: list[Path], encoder: Encoder, limit: int = 3000, top_k: int = 5, all_articles: bool = False
+) -> dict:
     """Read held-out training questions open-book, fit the calibration, pick the threshold, save both.
 
     Held-out questions are asked twice: against all held-out articles (answerable), and with their own
@@ -44,15 +46,18 @@ def calibrate_reader(model_dir: Path, data: list[Path], encoder: Encoder, limit:
         encoder: the embedder for the temporary index.
         limit: held-out questions to sample (default 3,000), an equal share from each file where it has them.
         top_k: passages read per question (default 5).
+        all_articles: read every article of `data`, not the held-out slice (default False): for
+            questions about a deployment's own kind of reports, which the model never trained on.
 
     Returns:
         The figures written to `model_dir/calibration.json` and reported for the model card.
     """
     settings = json.loads((model_dir / "training.json").read_text())
-    documents, by_file = _held_out(data, settings["held_out_percent"])
+    documents, by_file = _held_out(data, 100.0 if all_articles else settings["held_out_percent"])
     if not by_file:
         raise ValueError(
-            f"no article of {', '.join(p.name for p in data)} is held out: pass the files it was trained on"
+            f"no article of {', '.join(p.name for p in data)} is held out: pass the files it was trained on, "
+            "or questions it never saw with --all-articles"
         )
     questions = balanced_sample(by_file, limit, random.Random(settings["seed"]))
     model = SpanModel(model_dir)
@@ -74,7 +79,8 @@ def calibrate_reader(model_dir: Path, data: list[Path], encoder: Encoder, limit:
     ece = expected_calibration_error(*_top_answers(calibration, held_back))
     calibration = _fit(answerable)
     threshold, answered = _threshold(calibration, readings)
-    fitted_on = f"{len(answerable)} held-out training questions ({', '.join(p.name for p in data)})"
+    kind = "questions from every article of" if all_articles else "held-out training questions"
+    fitted_on = f"{len(answerable)} {kind} ({', '.join(p.name for p in data)})"
     Calibration(calibration.weights, calibration.bias, threshold, fitted_on).save(model_dir / "calibration.json")
     return {
         "questions": len(answerable),
