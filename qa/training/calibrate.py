@@ -55,9 +55,11 @@ def calibrate_reader(
     settings = json.loads((model_dir / "training.json").read_text())
     documents, by_file = _held_out(data, 100.0 if all_articles else settings["held_out_percent"])
     if not by_file:
+        names = ", ".join(p.name for p in data)
         raise ValueError(
-            f"no article of {', '.join(p.name for p in data)} is held out: pass the files it was trained on, "
-            "or questions it never saw with --all-articles"
+            f"{names} hold no questions"
+            if all_articles
+            else f"no article of {names} is held out: pass the files it was trained on, or use --all-articles"
         )
     questions = balanced_sample(by_file, limit, random.Random(settings["seed"]))
     model = SpanModel(model_dir)
