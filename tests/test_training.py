@@ -7,6 +7,7 @@ from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
+import pytest
 from safetensors.numpy import load_file
 
 from qa.cli import main
@@ -92,6 +93,13 @@ def test_a_continued_run_starts_from_its_init_model_and_records_its_recipe(tmp_p
     assert all((before[name] == after[name]).all() for name in before)
     written = json.loads((tmp_path / "second" / "model" / "training.json").read_text())
     assert written["init"] == json.loads((first / "training.json").read_text())
+
+
+def test_an_init_folder_not_written_by_training_fails_before_training(tmp_path: Path) -> None:
+    config = _config(_squad_file(tmp_path))
+    with pytest.raises(ValueError, match="no training.json"):
+        train_reader(replace(config, init=str(tmp_path / "elsewhere")), tmp_path / "run")
+    assert not (tmp_path / "run").exists()
 
 
 def test_calibration_sample_gives_each_file_an_equal_share() -> None:

@@ -70,6 +70,8 @@ def train_reader(config: TrainingConfig, out: Path, time_budget_s: float | None 
         True when training finished and the model was written; False when the budget ran out first.
     """
     began = time.monotonic()
+    # Read the recipe first: a bad --init must fail now, not at export after hours of training
+    recipe = training_recipe(config)
     out.mkdir(parents=True, exist_ok=True)
     _seed(config.seed)
     transformers_logging.set_verbosity_error()
@@ -127,7 +129,7 @@ def train_reader(config: TrainingConfig, out: Path, time_budget_s: float | None 
             print(f"time budget reached at step {step:,} of {total_steps:,}; run the same command again to resume")
             return False
     progress.close()
-    export_model(model, tokenizer, out / "model", config)
+    export_model(model, tokenizer, out / "model", recipe)
     return True
 
 
@@ -174,13 +176,25 @@ def _resume(path: Path, config: TrainingConfig, model, optimizer, schedule) -> i
     return state["step"]
 
 
-def export_model(model: BertForQuestionAnswering, tokenizer, folder: Path, config: TrainingConfig) -> None:
-    """Write fp16 safetensors weights, the tokenizer and the training settings to `folder`."""
+def training_recipe(config: TrainingConfig) -> dict:
+    """The settings written to `training.json`; a continued run nests its init model's recipe under `init`.
+
+    Raises:
+        ValueError: `config.init` is not a folder written by `reportqa train-reader`.
+    """
+    recipe = {**asdict(config), "data": [Path(p).name for p in config.data]}
+    if config.init:
+        init_recipe = Path(config.init) / "training.json"
+        if not init_recipe.is_file():
+            raise ValueError(f"--init {config.init} has no training.json: pass a folder written by train-reader")
+        # The chain of recipes lets the whole model be replayed
+        recipe["init"] = json.loads(init_recipe.read_text())
+    return recipe
+
+
+def export_model(model: BertForQuestionAnswering, tokenizer, folder: Path, recipe: dict) -> None:
+    """Write fp16 safetensors weights, the tokenizer and the training recipe to `folder`."""
     folder.mkdir(parents=True, exist_ok=True)
     model.to("cpu").half().save_pretrained(folder, safe_serialization=True)
     tokenizer.save_pretrained(folder)
-    settings = {**asdict(config), "data": [Path(p).name for p in config.data]}
-    # A continued run records the recipe of the model it started from, so the chain can be replayed
-    if config.init:
-        settings["init"] = json.loads((Path(config.init) / "training.json").read_text())
-    (folder / "training.json").write_text(json.dumps(settings, indent=2) + "\n")
+    (folder / "training.json").write_text(json.dumps(recipe, indent=2) + "\n")
