@@ -7,10 +7,11 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from qa.models import Passage, ScoredPassage
 from qa.pipeline import Pipeline
 from qa.readers import Question
-from qa.readers.calibration import Calibration, expected_calibration_error, fit_logistic, reliability
-from qa.readers.span import SHIPPED_MODEL, load_span_model
+from qa.readers.calibration import FEATURES, Calibration, expected_calibration_error, fit_logistic, reliability
+from qa.readers.span import SHIPPED_MODEL, SpanModel, load_span_model
 from qa.readers.windows import best_spans, tokenize_windows
 from qa.training.examples import Example, label_windows
 from tests.conftest import SPUTNIK_ID
@@ -96,6 +97,24 @@ def test_training_labels_point_at_the_answer_tokens(tokenizer) -> None:
         assert context[offsets[item.start_token][0] : offsets[item.end_token][1]] == "Sergei Shoigu"
     negatives = [w for w in labelled if examples[w.window.context_index].answer is None]
     assert negatives and all(w.start_token == w.end_token == 0 for w in negatives)
+
+
+def test_candidates_carry_their_share_of_the_question_and_how_often_they_were_found() -> None:
+    text = "Sergei Shoigu is the Russian defence minister. He met the Serbian delegation in Moscow."
+    passages = [
+        ScoredPassage(Passage(1, f"report-{n}", 0, len(text), text, ((0, len(text)),)), 1.0 / n, n) for n in (1, 2)
+    ]
+    passages.append(ScoredPassage(Passage(3, "other", 10, 48, "The weather in Belgrade was mild today.", ()), 0.1, 3))
+    evidence = SpanModel().evidence("Who is the Russian defence minister?", passages)
+    columns = dict(zip(FEATURES, np.array([e.features for e in evidence]).T, strict=True))
+    assert abs(columns["candidate_share"].sum() - 1.0) < 1e-6
+    assert np.argmax(columns["candidate_share"]) == np.argmax(columns["margin"])
+    # "Sergei Shoigu" is read in both copies of the report and nowhere else.
+    in_report = [e for e in evidence if e.span.document_id != "other"]
+    named = [e for e in in_report if text[e.span.start : e.span.end] == "Sergei Shoigu"]
+    assert {e.span.document_id for e in named} == {"report-1", "report-2"}
+    assert all(abs(e.features[FEATURES.index("log_support")] - np.log(2)) < 1e-9 for e in named)
+    assert min(columns["log_support"]) == 0.0  # some candidate was read once
 
 
 def test_logistic_fit_recovers_known_weights_and_calibrates() -> None:

@@ -11,10 +11,10 @@ import pytest
 from safetensors.numpy import load_file
 
 from qa.cli import main
-from qa.readers.calibration import Calibration
+from qa.readers.calibration import Calibration, expected_calibration_error
 from qa.readers.span import SHIPPED_MODEL
 from qa.squad import SquadQuestion
-from qa.training.calibrate import Reading, balanced_sample, calibrate_reader, ece_on_unseen_files
+from qa.training.calibrate import Reading, balanced_sample, calibrate_reader, ece_on_unseen_files, fit_at_standard
 from qa.training.examples import is_held_out, load_examples
 from qa.training.trainer import TrainingConfig, train_reader
 
@@ -54,8 +54,11 @@ def test_negatives_pair_questions_with_other_paragraphs(tmp_path: Path) -> None:
     examples = load_examples([_squad_file(tmp_path)], 0.0, "train", negative_rate=1.0, seed=1)
     # Each negative follows its question's own example and reads another paragraph.
     pairs = [(examples[i - 1], e) for i, e in enumerate(examples) if e.answer is None]
-    assert len(pairs) >= 9  # a random pick of its own paragraph is skipped
+    assert len(pairs) >= 6  # a random pick of its own paragraph, or of one that repeats its fact, is skipped
     assert all(own.answer and own.question == other.question and own.context != other.context for own, other in pairs)
+    # Each fact is in three articles: no negative reads one that holds the answer.
+    answers = [own.context[own.answer[0] : own.answer[1]] for own, _ in pairs]
+    assert all(answer not in other.context for answer, (_, other) in zip(answers, pairs, strict=True))
 
 
 def test_a_resumed_run_ends_with_the_same_weights_as_an_uninterrupted_one(tmp_path: Path) -> None:
@@ -131,6 +134,28 @@ def test_calibration_drift_on_an_unseen_file_is_measured() -> None:
     drifted = ece_on_unseen_files(_readings("a", 0.0, rng) + _readings("b", 2.5, rng))
     assert drifted["b"] > 0.15
     assert ece_on_unseen_files(_readings("a", 0.0, rng)) == {}
+
+
+def test_scores_are_set_at_three_references_when_most_questions_have_one() -> None:
+    rng = np.random.default_rng(5)
+    evidence, references = rng.normal(size=6000), rng.choice([1, 3], size=6000, p=[0.7, 0.3])
+    # More references let more wordings count as right: the same evidence is right more often.
+    right = rng.random(6000) < 1 / (1 + np.exp(-(2 * evidence + 1.2 * np.log(references) - 0.5)))
+
+    def readings(counts: np.ndarray) -> list[Reading]:
+        return [
+            Reading(np.array([[x, np.log(n)]]), np.array([float(r)]), [(f"a/{i}", 0, 1)], True, "a")
+            for i, (x, n, r) in enumerate(zip(evidence, counts, right, strict=True))
+        ]
+
+    three = references == 3
+    calibration, per_log_reference = fit_at_standard(readings(references))
+    assert len(calibration.weights) == 1 and 0.9 < per_log_reference < 1.5
+    scores = calibration.probability(evidence[three][:, None])
+    assert expected_calibration_error(scores, right[three]) < 0.04
+    # A fit blind to the reference count scores the three-reference questions too low.
+    blind, _ = fit_at_standard(readings(np.ones_like(references)))
+    assert blind.probability(evidence[three][:, None]).mean() < right[three].mean() - 0.1
 
 
 def test_a_deployment_recalibrates_on_every_article_of_its_own_questions(tmp_path: Path, encoder) -> None:

@@ -6,7 +6,9 @@ from pathlib import Path
 
 import numpy as np
 
-FEATURES = ("margin", "log_probability", "retrieval_score", "reciprocal_rank")
+# The last two compare a span with the question's other candidates: its softmax share of their margins,
+# and the log of how many places the same answer text was found in.
+FEATURES = ("margin", "log_probability", "retrieval_score", "reciprocal_rank", "candidate_share", "log_support")
 
 
 @dataclass(frozen=True)

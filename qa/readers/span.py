@@ -1,7 +1,9 @@
 """Span reader: a fine-tuned MiniLM with a start/end head extracts the exact answer from each passage."""
 
+import math
 import os
 import threading
+from collections import Counter
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -17,6 +19,7 @@ from qa.models import ScoredPassage, Span  # noqa: E402
 from qa.readers.base import Question  # noqa: E402
 from qa.readers.calibration import Calibration  # noqa: E402
 from qa.readers.windows import SpanCandidate, best_spans, pad_windows, tokenize_windows  # noqa: E402
+from qa.squad import normalize_answer  # noqa: E402
 
 SHIPPED_MODEL = Path(__file__).parent / "model"
 _LENGTH_BUCKET = 32  # windows are padded to a multiple of this, so few distinct shapes reach the kernels
@@ -74,7 +77,7 @@ class SpanModel:
         texts = [scored.passage.text for scored in passages]
         windows = tokenize_windows(self.tokenizer, [question] * len(texts), texts)
         start_logits, end_logits = self._logits(windows)
-        found: dict[tuple[str, int, int], SpanEvidence] = {}
+        found: dict[tuple[str, int, int], tuple[SpanEvidence, str]] = {}
         for window, starts, ends in zip(windows, start_logits, end_logits, strict=True):
             scored = passages[window.context_index]
             text = scored.passage.text
@@ -82,9 +85,9 @@ class SpanModel:
                 item = _evidence(scored, candidate)
                 key = (item.span.document_id, item.span.start, item.span.end)
                 # Overlapping passages and windows find the same span: keep its strongest reading.
-                if key not in found or item.features > found[key].features:
-                    found[key] = item
-        return list(found.values())
+                if key not in found or item.features > found[key][0].features:
+                    found[key] = (item, text[candidate.start : candidate.end])
+        return _with_question_features(list(found.values()))
 
     def _logits(self, windows) -> tuple[np.ndarray, np.ndarray]:
         inputs = pad_windows(windows, self.tokenizer.pad_token_id, multiple_of=_LENGTH_BUCKET)
@@ -158,3 +161,16 @@ def _evidence(scored: ScoredPassage, candidate: SpanCandidate) -> SpanEvidence:
         1.0 / scored.rank,
     )
     return SpanEvidence(span, features)
+
+
+def _with_question_features(found: list[tuple[SpanEvidence, str]]) -> list[SpanEvidence]:
+    """Append what a span's own logits cannot say: how it compares with the question's other candidates."""
+    margins = np.array([item.features[0] for item, _ in found])
+    shares = np.exp(margins - margins.max())
+    shares /= shares.sum()
+    # The same answer read in several places is more likely right than one read once.
+    answers = Counter(normalize_answer(text) for _, text in found)
+    return [
+        SpanEvidence(item.span, (*item.features, float(share), math.log(answers[normalize_answer(text)])))
+        for (item, text), share in zip(found, shares.tolist(), strict=True)
+    ]

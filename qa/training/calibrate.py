@@ -1,6 +1,7 @@
 """Fit the span reader's calibration and no-answer threshold on the training articles held out for it."""
 
 import json
+import math
 import random
 import tempfile
 from dataclasses import dataclass
@@ -19,11 +20,18 @@ from qa.squad import SquadQuestion, best_score, f1_score, load_squad
 from qa.training.examples import is_held_out
 
 ANSWERS_PER_QUESTION = 3  # the service returns up to 3 answers by default; fit on what it returns
+# Most training questions have one reference answer, so a right answer worded another way counts as
+# wrong. The fit sees each question's reference count and the shipped scores are set at this one:
+# three annotators' answers, as in SQuAD dev.
+REFERENCE_STANDARD = 3
 
 
 @dataclass(frozen=True)
 class Reading:
-    """One held-out question read open-book: its candidates' features and whether each is right."""
+    """One held-out question read open-book: its candidates' features and whether each is right.
+
+    The features end with the question's log reference count (see `REFERENCE_STANDARD`).
+    """
 
     features: np.ndarray
     right: np.ndarray
@@ -75,23 +83,28 @@ def calibrate_reader(
         ]
         pipeline.store.close()
     answerable = [r for r in readings if r.answerable]
-    # Fit on half, measure on the other half, then fit the shipped calibration on all.
+    # Fit on half, measure on the other half (all of it, and its questions with the standard reference count)
     held_back = answerable[1::2]
     calibration = _fit(answerable[0::2])
     ece = expected_calibration_error(*_top_answers(calibration, held_back))
-    calibration = _fit(answerable)
-    threshold, answered = _threshold(calibration, readings)
+    at_standard = [r for r in held_back if r.features[0, -1] == _log_references(REFERENCE_STANDARD)]
+    ece_at_standard = expected_calibration_error(*_top_answers(calibration, at_standard)) if at_standard else None
+    # Then fit the shipped calibration on all, its scores set at the standard reference count.
+    calibration, per_log_reference = fit_at_standard(answerable)
+    threshold, answered = _threshold(calibration, [_without_references(r) for r in readings])
     kind = "questions from every article of" if all_articles else "held-out training questions"
     fitted_on = f"{len(answerable)} {kind} ({', '.join(p.name for p in data)})"
     Calibration(calibration.weights, calibration.bias, threshold, fitted_on).save(model_dir / "calibration.json")
     return {
         "questions": len(answerable),
         "ece_top_answer_held_back_half": round(ece, 4),
+        f"ece_top_answer_held_back_{REFERENCE_STANDARD}_references": ece_at_standard and round(ece_at_standard, 4),
         "ece_top_answer_unseen_file": ece_on_unseen_files(answerable),
         "threshold": threshold,
         "answered_at_threshold": answered,
         "weights": list(calibration.weights),
         "bias": calibration.bias,
+        "weight_per_log_reference": per_log_reference,
     }
 
 
@@ -163,7 +176,31 @@ def _read(pipeline: Pipeline, model: SpanModel, question: SquadQuestion, by_id: 
         right = [answerable and _is_right(by_id, e, golds) for e in evidence]
         spans = [(e.span.document_id, e.span.start, e.span.end) for e in evidence]
         source = by_id[question.document_id].source
-        yield Reading(np.array([e.features for e in evidence]), np.array(right, dtype=float), spans, answerable, source)
+        features = [(*e.features, _log_references(len(golds))) for e in evidence]
+        yield Reading(np.array(features), np.array(right, dtype=float), spans, answerable, source)
+
+
+def _log_references(count: int) -> float:
+    return math.log(min(count, REFERENCE_STANDARD))
+
+
+def fit_at_standard(readings: list[Reading]) -> tuple[Calibration, float]:
+    """Fit on readings whose features end with the log reference count; score as if it were the standard.
+
+    Args:
+        readings: answerable questions read open-book, with any mix of reference counts.
+
+    Returns:
+        A calibration over the features without the reference count, its weight folded into the bias;
+        and that weight (log odds of being right per log reference).
+    """
+    *weights, per_log_reference = (fitted := _fit(readings)).weights
+    bias = fitted.bias + per_log_reference * _log_references(REFERENCE_STANDARD)
+    return Calibration(tuple(weights), bias, fitted.threshold), per_log_reference
+
+
+def _without_references(reading: Reading) -> Reading:
+    return Reading(reading.features[:, :-1], reading.right, reading.spans, reading.answerable, reading.source)
 
 
 def _renumber(passages: list[ScoredPassage]) -> list[ScoredPassage]:

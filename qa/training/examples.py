@@ -48,7 +48,8 @@ def load_examples(
         held_out_percent: share of each file's articles kept out of training, in percent.
         split: "train" for the rest, "held-out" for the kept-out articles.
         negative_rate: share of questions also paired with another paragraph (answer None),
-            preferably of the same article, so that the model learns to say "not here".
+            preferably of the same article, so that the model learns to say "not here"; a paragraph
+            that contains one of the question's answers is not used.
         seed: seeds the choice of negatives and of sampled questions.
         max_questions_per_file: sample at most this many questions of the split from each file,
             so that one large file does not dominate (default: all).
@@ -72,7 +73,10 @@ def load_examples(
             if rng.random() < negative_rate:
                 siblings = [i for i in by_title[document.title] if i != document.id]
                 other = rng.choice(siblings) if siblings else rng.choice(documents).id
-                if other != document.id:
+                # A paragraph that holds the answer text is no lesson in "not here"; most often it says
+                # the same thing again (a repeated fact, a sibling paragraph that restates it).
+                golds = [text for _, _, text in question.answers]
+                if other != document.id and not any(gold in by_id[other].text for gold in golds):
                     examples.append(Example(question.question, by_id[other].text, None))
     return examples
 
