@@ -117,6 +117,12 @@ def test_candidates_carry_their_share_of_the_question_and_how_often_they_were_fo
     assert min(columns["log_support"]) == 0.0  # some candidate was read once
 
 
+@pytest.mark.parametrize("text", ["   ", "\u200b", "\n\n"])
+def test_a_passage_without_readable_text_gives_no_candidates(text: str) -> None:
+    passage = ScoredPassage(Passage(1, "blank", 0, len(text), text, ()), 1.0, 1)
+    assert SpanModel().evidence("Who is the Russian defence minister?", [passage]) == []
+
+
 def test_logistic_fit_recovers_known_weights_and_calibrates() -> None:
     rng = np.random.default_rng(0)
     features = rng.normal(size=(20_000, 2))

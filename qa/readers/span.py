@@ -165,12 +165,15 @@ def _evidence(scored: ScoredPassage, candidate: SpanCandidate) -> SpanEvidence:
 
 def _with_question_features(found: list[tuple[SpanEvidence, str]]) -> list[SpanEvidence]:
     """Append what a span's own logits cannot say: how it compares with the question's other candidates."""
+    if not found:  # passages with no readable token give no candidates
+        return []
     margins = np.array([item.features[0] for item, _ in found])
     shares = np.exp(margins - margins.max())
     shares /= shares.sum()
     # The same answer read in several places is more likely right than one read once.
-    answers = Counter(normalize_answer(text) for _, text in found)
+    normalized = [normalize_answer(text) for _, text in found]
+    answers = Counter(normalized)
     return [
-        SpanEvidence(item.span, (*item.features, float(share), math.log(answers[normalize_answer(text)])))
-        for (item, text), share in zip(found, shares.tolist(), strict=True)
+        SpanEvidence(item.span, (*item.features, float(share), math.log(answers[answer])))
+        for (item, _), share, answer in zip(found, shares.tolist(), normalized, strict=True)
     ]

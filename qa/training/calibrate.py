@@ -98,7 +98,9 @@ def calibrate_reader(
     return {
         "questions": len(answerable),
         "ece_top_answer_held_back_half": round(ece, 4),
-        f"ece_top_answer_held_back_{REFERENCE_STANDARD}_references": ece_at_standard and round(ece_at_standard, 4),
+        f"ece_top_answer_held_back_{REFERENCE_STANDARD}_references": (
+            None if ece_at_standard is None else round(ece_at_standard, 4)
+        ),
         "ece_top_answer_unseen_file": ece_on_unseen_files(answerable),
         "threshold": threshold,
         "answered_at_threshold": answered,
