@@ -14,6 +14,7 @@ from qa.cli import main
 from qa.readers.calibration import Calibration, expected_calibration_error
 from qa.readers.span import SHIPPED_MODEL
 from qa.squad import SquadQuestion
+from qa.training import trainer
 from qa.training.calibrate import Reading, balanced_sample, calibrate_reader, ece_on_unseen_files, fit_at_standard
 from qa.training.examples import is_held_out, load_examples
 from qa.training.trainer import TrainingConfig, train_reader
@@ -76,6 +77,16 @@ def test_a_resumed_run_ends_with_the_same_weights_as_an_uninterrupted_one(tmp_pa
     assert straight["qa_outputs.weight"].dtype.name == "float16"
     written = json.loads((tmp_path / "straight" / "model" / "training.json").read_text())
     assert written["data"] == ["tiny.json"] and written["seed"] == config.seed
+
+
+def test_a_cpu_without_bfloat16_trains_in_float32(tmp_path: Path, monkeypatch, capsys) -> None:
+    # Emulated bfloat16 made a training step about 20 times slower than float32 on an AVX2-only CPU.
+    flags, step = [], trainer._step
+    monkeypatch.setattr(trainer, "cpu_has_bf16", lambda: False)
+    monkeypatch.setattr(trainer, "_step", lambda *args: flags.append(args[-1]) or step(*args))
+    assert train_reader(replace(_config(_squad_file(tmp_path)), bf16=True), tmp_path / "run")
+    assert flags and not any(flags)
+    assert "training in float32" in capsys.readouterr().out
 
 
 def test_resuming_with_other_settings_is_refused(tmp_path: Path, capsys) -> None:

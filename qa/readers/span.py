@@ -66,7 +66,7 @@ class SpanModel:
         self.tokenizer, self.model = load_span_model(self.model_dir)
         self.max_answer_tokens = max_answer_tokens
         self.spans_per_passage = spans_per_passage
-        self.bf16 = _cpu_has_bf16() if bf16 is None else bf16
+        self.bf16 = cpu_has_bf16() if bf16 is None else bf16
         self.windows_read = 0
         self._forward = threading.Lock()
 
@@ -144,7 +144,7 @@ class SpanReader:
         return spans[: max_spans * 4]
 
 
-def _cpu_has_bf16() -> bool:
+def cpu_has_bf16() -> bool:
     try:
         return bool(torch.ops.mkldnn._is_mkldnn_bf16_supported())
     except (AttributeError, RuntimeError):

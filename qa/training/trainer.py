@@ -16,6 +16,7 @@ from transformers import AutoTokenizer, BertForQuestionAnswering  # noqa: E402
 from transformers.utils import logging as transformers_logging  # noqa: E402
 
 from embeddings.encoder import default_model_path  # noqa: E402
+from qa.readers.span import cpu_has_bf16  # noqa: E402
 from qa.readers.windows import pad_windows  # noqa: E402
 from qa.training.examples import LabelledWindow, batch_order, label_windows, load_examples  # noqa: E402
 
@@ -38,7 +39,8 @@ class TrainingConfig:
         held_out_percent: articles kept out for calibration, in percent of each file (default 8).
         max_questions_per_file: questions sampled from each file at most (default 10,000).
         seed: seeds data order, negatives and the new head's initialisation (default 13).
-        bf16: mixed precision on CPUs that support bfloat16 (default True; on GPUs it is always used).
+        bf16: bfloat16 mixed precision (default True; always on a GPU, and on a CPU only where it
+            supports bfloat16: emulated, it is many times slower than float32).
         init: a trained reader's folder to continue from (default: none, start from the packaged MiniLM).
     """
 
@@ -92,6 +94,9 @@ def train_reader(config: TrainingConfig, out: Path, time_budget_s: float | None 
     steps_per_epoch = len(orders[0])
     total_steps = steps_per_epoch * config.epochs
     print(f"{len(examples):,} examples, {len(windows):,} windows, {total_steps:,} steps", flush=True)
+    autocast = device != "cpu" or (config.bf16 and cpu_has_bf16())
+    if config.bf16 and not autocast:
+        print("this CPU has no bfloat16 support: training in float32", flush=True)
 
     parameters = [p for p in model.parameters() if p.requires_grad]
     optimizer = torch.optim.AdamW(parameters, lr=config.learning_rate, weight_decay=0.01)
@@ -111,7 +116,7 @@ def train_reader(config: TrainingConfig, out: Path, time_budget_s: float | None 
         if epoch not in orders:
             orders = {epoch: batch_order(windows, config.batch_size, config.seed + epoch)}
         batch = orders[epoch][position]
-        loss = _step(model, [windows[i] for i in batch], tokenizer.pad_token_id, device, config.bf16)
+        loss = _step(model, [windows[i] for i in batch], tokenizer.pad_token_id, device, autocast)
         loss.backward()
         torch.nn.utils.clip_grad_norm_(parameters, 1.0)
         optimizer.step()
@@ -133,11 +138,11 @@ def train_reader(config: TrainingConfig, out: Path, time_budget_s: float | None 
     return True
 
 
-def _step(model: BertForQuestionAnswering, batch: list[LabelledWindow], pad_id: int, device: str, bf16: bool):
+def _step(model: BertForQuestionAnswering, batch: list[LabelledWindow], pad_id: int, device: str, autocast: bool):
     inputs = {k: torch.from_numpy(v).to(device) for k, v in pad_windows([w.window for w in batch], pad_id).items()}
     starts = torch.tensor([w.start_token for w in batch], device=device)
     ends = torch.tensor([w.end_token for w in batch], device=device)
-    with torch.autocast(device.split(":")[0], dtype=torch.bfloat16, enabled=bf16 or device != "cpu"):
+    with torch.autocast(device.split(":")[0], dtype=torch.bfloat16, enabled=autocast):
         return model(**inputs, start_positions=starts, end_positions=ends).loss
 
 
