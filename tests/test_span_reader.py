@@ -117,6 +117,32 @@ def test_candidates_carry_their_share_of_the_question_and_how_often_they_were_fo
     assert min(columns["log_support"]) == 0.0  # some candidate was read once
 
 
+def test_passages_of_different_lengths_read_together_as_each_alone() -> None:
+    # Windows of different lengths go through separate forward passes: each must get its own logits back.
+    filler = " ".join(f"The delegation visited factory number {n} in the eastern region." for n in range(12))
+    texts = [
+        "Sergei Shoigu is the Russian defence minister.",
+        "The defence minister of Russia, Sergei Shoigu, flew to Minsk.",
+        f"{filler} The minister, Sergei Shoigu, met them in Moscow.",
+        f"{filler[:300]} Talks were led by the defence minister Sergei Shoigu.",
+    ]
+    passages = [ScoredPassage(Passage(n, f"report-{n}", 0, len(t), t, ()), 1.0, 1) for n, t in enumerate(texts)]
+    model = SpanModel(bf16=False)
+    question = "Who is the Russian defence minister?"
+    windows = tokenize_windows(model.tokenizer, [question] * 4, texts)
+    assert len({-(-len(w.input_ids) // 32) for w in windows}) == 3  # the two short ones share a bucket
+    together = {
+        (e.span.document_id, e.span.start, e.span.end): e.features[:4] for e in model.evidence(question, passages)
+    }
+    alone = {
+        (e.span.document_id, e.span.start, e.span.end): e.features[:4]
+        for passage in passages
+        for e in model.evidence(question, [passage])
+    }
+    assert together.keys() == alone.keys()
+    assert all(np.allclose(together[key], alone[key], atol=1e-4) for key in together)
+
+
 @pytest.mark.parametrize("text", ["   ", "\u200b", "\n\n"])
 def test_a_passage_without_readable_text_gives_no_candidates(text: str) -> None:
     passage = ScoredPassage(Passage(1, "blank", 0, len(text), text, ()), 1.0, 1)

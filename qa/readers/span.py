@@ -18,7 +18,7 @@ from transformers.utils import logging as transformers_logging  # noqa: E402
 from qa.models import ScoredPassage, Span  # noqa: E402
 from qa.readers.base import Question  # noqa: E402
 from qa.readers.calibration import Calibration  # noqa: E402
-from qa.readers.windows import SpanCandidate, best_spans, pad_windows, tokenize_windows  # noqa: E402
+from qa.readers.windows import SpanCandidate, Window, best_spans, pad_windows, tokenize_windows  # noqa: E402
 from qa.squad import normalize_answer  # noqa: E402
 
 SHIPPED_MODEL = Path(__file__).parent / "model"
@@ -89,12 +89,26 @@ class SpanModel:
                     found[key] = (item, text[candidate.start : candidate.end])
         return _with_question_features(list(found.values()))
 
-    def _logits(self, windows) -> tuple[np.ndarray, np.ndarray]:
-        inputs = pad_windows(windows, self.tokenizer.pad_token_id, multiple_of=_LENGTH_BUCKET)
+    def _logits(self, windows: list[Window]) -> tuple[list[np.ndarray], list[np.ndarray]]:
+        """Start and end logits per window; windows of one length bucket share a forward pass.
+
+        One batch padded to the longest window spends most of its work on padding when a short
+        passage is read with a long one; a pass per bucket reads only the tokens each bucket needs.
+        """
+        buckets: dict[int, list[int]] = {}
+        for position, window in enumerate(windows):
+            buckets.setdefault(-(-len(window.input_ids) // _LENGTH_BUCKET), []).append(position)
+        starts: list[np.ndarray] = [np.empty(0)] * len(windows)
+        ends: list[np.ndarray] = [np.empty(0)] * len(windows)
         with self._forward, torch.inference_mode(), torch.autocast("cpu", torch.bfloat16, enabled=self.bf16):
-            output = self.model(**{name: torch.from_numpy(array) for name, array in inputs.items()})
+            for positions in buckets.values():
+                inputs = pad_windows([windows[p] for p in positions], self.tokenizer.pad_token_id, _LENGTH_BUCKET)
+                output = self.model(**{name: torch.from_numpy(array) for name, array in inputs.items()})
+                for row, position in enumerate(positions):
+                    starts[position] = output.start_logits[row].float().numpy()
+                    ends[position] = output.end_logits[row].float().numpy()
             self.windows_read += len(windows)
-        return output.start_logits.float().numpy(), output.end_logits.float().numpy()
+        return starts, ends
 
 
 class SpanReader:
