@@ -18,7 +18,7 @@ from transformers.utils import logging as transformers_logging  # noqa: E402
 from qa.models import ScoredPassage, Span  # noqa: E402
 from qa.readers.base import Question  # noqa: E402
 from qa.readers.calibration import Calibration  # noqa: E402
-from qa.readers.windows import SpanCandidate, Window, best_spans, pad_windows, tokenize_windows  # noqa: E402
+from qa.readers.windows import SpanCandidate, Window, best_spans, pad_windows, padded_length, tokenize_windows  # noqa: E402
 from qa.squad import normalize_answer  # noqa: E402
 
 SHIPPED_MODEL = Path(__file__).parent / "model"
@@ -97,7 +97,7 @@ class SpanModel:
         """
         buckets: dict[int, list[int]] = {}
         for position, window in enumerate(windows):
-            buckets.setdefault(-(-len(window.input_ids) // _LENGTH_BUCKET), []).append(position)
+            buckets.setdefault(padded_length(len(window.input_ids), _LENGTH_BUCKET), []).append(position)
         starts: list[np.ndarray] = [np.empty(0)] * len(windows)
         ends: list[np.ndarray] = [np.empty(0)] * len(windows)
         with self._forward, torch.inference_mode(), torch.autocast("cpu", torch.bfloat16, enabled=self.bf16):

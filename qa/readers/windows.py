@@ -88,6 +88,11 @@ def _cut_question(tokenizer: PreTrainedTokenizerFast, question: str) -> str:
     return question if len(offsets) <= MAX_QUESTION_TOKENS else question[: offsets[MAX_QUESTION_TOKENS - 1][1]]
 
 
+def padded_length(length: int, multiple_of: int) -> int:
+    """`length` rounded up to a multiple of `multiple_of`."""
+    return -(-length // multiple_of) * multiple_of
+
+
 def pad_windows(windows: list[Window], pad_id: int, multiple_of: int = 1) -> dict[str, np.ndarray]:
     """Stack windows into `input_ids`, `token_type_ids` and `attention_mask` arrays.
 
@@ -96,8 +101,7 @@ def pad_windows(windows: list[Window], pad_id: int, multiple_of: int = 1) -> dic
         pad_id: the tokenizer's padding token.
         multiple_of: pad to the longest window rounded up to a multiple of this (default 1).
     """
-    longest = max(len(window.input_ids) for window in windows)
-    length = -(-longest // multiple_of) * multiple_of
+    length = padded_length(max(len(window.input_ids) for window in windows), multiple_of)
     input_ids = np.full((len(windows), length), pad_id, dtype=np.int64)
     token_type_ids = np.zeros((len(windows), length), dtype=np.int64)
     attention_mask = np.zeros((len(windows), length), dtype=np.int64)
