@@ -24,7 +24,7 @@ def build_pipeline(settings: Settings, encoder: Encoder | None = None, repair: b
         encoder=encoder or Encoder(settings.model_path),
         index_kind=settings.index_kind,
         no_answer_threshold=settings.no_answer_threshold,
-        readers=default_readers(settings.reader_model_path),
+        readers=default_readers(settings.reader_model_path, settings.reader_precision),
         repair=repair,
     )
 

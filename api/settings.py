@@ -6,6 +6,8 @@ from typing import Literal
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from qa.readers.span import Precision
+
 
 class Settings(BaseSettings):
     """Every field can be set as `REPORTQA_<NAME>`, e.g. `REPORTQA_INDEX_DIR=/srv/reportqa`."""
@@ -20,6 +22,9 @@ class Settings(BaseSettings):
         None, ge=0.0, le=1.0, description="Lowest score an answer may have; unset: each reader's own threshold."
     )
     reader_model_path: Path | None = Field(None, description="Span reader model folder; the shipped one when unset.")
+    reader_precision: Precision = Field(
+        "auto", description="Span reader arithmetic: auto (bfloat16 where the CPU has it, else int8), float32, ..."
+    )
     model_path: Path | None = Field(None, description="Embedding model folder; the packaged MiniLM when unset.")
     api_keys: Path | None = Field(
         None, description="Keys file made by `reportqa keys`; when set, every request but health checks needs a key."

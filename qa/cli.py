@@ -63,6 +63,9 @@ def _parser(settings: Settings) -> argparse.ArgumentParser:
     evaluate.add_argument("--compare-encode", action="store_true", help="also time bare encode on the passages")
     evaluate.add_argument("--out", type=Path, help="also write the report as JSON here")
     evaluate.add_argument("--answers-only", action="store_true", help="skip the retrieval recall figures")
+    evaluate.add_argument("--precision", choices=("auto", "float32", "bfloat16", "int8"),
+                          default=settings.reader_precision,
+                          help="span reader arithmetic (default auto; env REPORTQA_READER_PRECISION)")  # fmt: skip
     evaluate.add_argument("--paragraph", action="store_true",
                           help="read each question against its own paragraph only, with the span reader")  # fmt: skip
 
@@ -101,6 +104,11 @@ def _parser(settings: Settings) -> argparse.ArgumentParser:
     calibrate.add_argument("--all-articles", action="store_true",
                            help="--data holds questions about your own reports that the model never trained on: "
                                 "read every article, not the held-out 8%%")  # fmt: skip
+
+    export = command("export-reader", _export_reader,
+                     "Write a span reader's int8 ONNX encoder, the fast path on CPUs without bfloat16.",
+                     index_dir=False)  # fmt: skip
+    export.add_argument("--model", type=Path, required=True, help="the model folder (gets encoder.int8.onnx)")
 
     command("reindex", _reindex, "Rebuild the vectors and BM25 from the store (repairs missing or corrupt vectors).")
     command("documents", _documents, "List the indexed reports.")
@@ -223,12 +231,14 @@ def _eval(args: argparse.Namespace, settings: Settings) -> int:
     from qa.evaluation import evaluate, evaluate_paragraphs
 
     if args.paragraph:
-        report = evaluate_paragraphs(args.file, settings.reader_model_path, limit=args.limit, seed=args.seed)
+        report = evaluate_paragraphs(
+            args.file, settings.reader_model_path, limit=args.limit, seed=args.seed, precision=args.precision
+        )
     else:
         report = evaluate(
             args.file, encoder=Encoder(settings.model_path), limit=args.limit, top_k=args.top_k, reader=args.reader,
             index_dir=args.keep_index, compare_encode=args.compare_encode, seed=args.seed,
-            retrieval=not args.answers_only, model_dir=settings.reader_model_path,
+            retrieval=not args.answers_only, model_dir=settings.reader_model_path, precision=args.precision,
         )  # fmt: skip
     text = json.dumps(report, indent=2)
     print(text)
@@ -251,6 +261,18 @@ def _calibrate_reader(args: argparse.Namespace, settings: Settings) -> int:
     files, encoder = _data_files(args.data), Encoder(settings.model_path)
     report = calibrate_reader(args.model, files, encoder, limit=args.limit, all_articles=args.all_articles)
     print(json.dumps(report, indent=2))
+    return 0
+
+
+def _export_reader(args: argparse.Namespace, settings: Settings) -> int:
+    try:
+        from qa.training.export import export_int8_encoder
+    except ImportError as error:
+        raise ValueError(f"{error}: install the exporter with `pip install 'reportqa[export]'`") from None
+
+    if not (args.model / "model.safetensors").exists():
+        raise FileNotFoundError(f"{args.model} has no model.safetensors: pass a folder written by train-reader")
+    print(f"wrote {export_int8_encoder(args.model)}")
     return 0
 
 

@@ -13,6 +13,7 @@ from qa.models import Passage, ScoredPassage
 from qa.pipeline import Pipeline
 from qa.readers import Question, SpanReader, default_readers
 from qa.readers.calibration import expected_calibration_error, reliability
+from qa.readers.span import Precision
 from qa.squad import best_score, exact_match, f1_score, load_squad
 
 RECALL_AT = (1, 5, 20)
@@ -29,6 +30,7 @@ def evaluate(
     seed: int = 0,
     retrieval: bool = True,
     model_dir: Path | None = None,
+    precision: Precision = "auto",
 ) -> dict:
     """Index every context of a SQuAD file as a document, ask every question, and score.
 
@@ -45,6 +47,7 @@ def evaluate(
         seed: sampling seed (default 0).
         retrieval: also measure retrieval recall in each mode (default True).
         model_dir: the span reader's model folder (default: the shipped one).
+        precision: the span reader's arithmetic (default "auto"; see `SpanModel`).
 
     Returns:
         {"retrieval": {mode: {"recall@1", "recall@5", "recall@20", "mrr@20"}}, "answers": {"exact_match",
@@ -55,10 +58,9 @@ def evaluate(
         `reliability` its table by score bin.
     """
     documents, questions = _load(path, limit, seed)
+    readers = default_readers(model_dir, precision)
     with tempfile.TemporaryDirectory(prefix="reportqa-eval-") as scratch:
-        pipeline = Pipeline(
-            index_dir or Path(scratch), encoder=encoder, readers=default_readers(model_dir), no_answer_threshold=0.0
-        )
+        pipeline = Pipeline(index_dir or Path(scratch), encoder=encoder, readers=readers, no_answer_threshold=0.0)
         ingestion = _ingest(pipeline, documents, compare_encode)
         recall = _retrieval(pipeline, questions) if retrieval else None
         answers, latency = _answers(pipeline, questions, top_k, reader)
@@ -69,6 +71,7 @@ def evaluate(
         "questions": len(questions),
         "documents": len(documents),
         "passages": passages,
+        "reader": readers[0].to_dict(),
         "retrieval": recall,
         "answers": answers,
         "latency_ms": latency,
@@ -136,7 +139,9 @@ def _answers(pipeline: Pipeline, questions: list, top_k: int, reader: str | None
     return answers, latency
 
 
-def evaluate_paragraphs(path: Path, model_dir: Path | None = None, limit: int | None = None, seed: int = 0) -> dict:
+def evaluate_paragraphs(
+    path: Path, model_dir: Path | None = None, limit: int | None = None, seed: int = 0, precision: Precision = "auto"
+) -> dict:
     """Read each question against its own paragraph only, with the span reader: the reader's EM/F1 alone.
 
     Args:
@@ -144,13 +149,14 @@ def evaluate_paragraphs(path: Path, model_dir: Path | None = None, limit: int | 
         model_dir: the span model (default: the shipped one).
         limit: ask only this many questions, sampled with `seed` (default all).
         seed: sampling seed (default 0).
+        precision: the reader's arithmetic (default "auto"; see `SpanModel`).
 
     Returns:
         {"exact_match", "f1", "questions", "windows", "windows_per_s", "latency_ms": {"p50", "p95"}}.
     """
     documents, questions = _load(path, limit, seed)
     by_id = {document.id: document for document in documents}
-    reader = SpanReader(model_dir)
+    reader = SpanReader(model_dir, precision=precision)
     em, f1, latencies = [], [], []
     for question in tqdm(questions, desc="read"):
         document = by_id[question.document_id]
@@ -165,6 +171,7 @@ def evaluate_paragraphs(path: Path, model_dir: Path | None = None, limit: int | 
     return {
         "file": str(path),
         "mode": "paragraph",
+        "precision": reader.model.precision,
         "questions": len(questions),
         **_em_f1(em, f1),
         "windows": windows,

@@ -4,12 +4,12 @@ from pathlib import Path
 
 from qa.readers.base import Question, Reader
 from qa.readers.sentence import SentenceReader
-from qa.readers.span import SpanReader
+from qa.readers.span import Precision, SpanReader
 
 
-def default_readers(span_model: Path | None = None) -> list[Reader]:
+def default_readers(span_model: Path | None = None, precision: Precision = "auto") -> list[Reader]:
     """The service's readers, the default first: span (the shipped model unless `span_model`), then sentence."""
-    return [SpanReader(span_model), SentenceReader()]
+    return [SpanReader(span_model, precision=precision), SentenceReader()]
 
 
 __all__ = ["Question", "Reader", "SentenceReader", "SpanReader", "default_readers"]

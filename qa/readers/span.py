@@ -7,6 +7,7 @@ from collections import Counter
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
+from typing import Literal
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
@@ -18,11 +19,13 @@ from transformers.utils import logging as transformers_logging  # noqa: E402
 from qa.models import ScoredPassage, Span  # noqa: E402
 from qa.readers.base import Question  # noqa: E402
 from qa.readers.calibration import Calibration  # noqa: E402
+from qa.readers.onnx_encoder import ENCODER_FILE, OnnxEncoder  # noqa: E402
 from qa.readers.windows import SpanCandidate, Window, best_spans, pad_windows, padded_length, tokenize_windows  # noqa: E402
 from qa.squad import normalize_answer  # noqa: E402
 
 SHIPPED_MODEL = Path(__file__).parent / "model"
 _LENGTH_BUCKET = 32  # windows are padded to a multiple of this, so few distinct shapes reach the kernels
+Precision = Literal["auto", "float32", "bfloat16", "int8"]
 
 
 @dataclass(frozen=True)
@@ -52,7 +55,10 @@ class SpanModel:
         model_dir: a folder with `model.safetensors` and tokenizer files (default: the shipped model).
         max_answer_tokens: longest answer in tokens (default 30).
         spans_per_passage: candidates kept from each passage (default 3).
-        bf16: run in bfloat16 mixed precision (default: where the CPU supports it, about 3x faster).
+        precision: "bfloat16" (torch mixed precision; about 3x faster than float32 where the CPU supports
+            it), "int8" (the folder's `encoder.int8.onnx` under ONNX Runtime; about 1.6x faster than
+            float32), "float32", or "auto" (default): bfloat16 where the CPU supports it, else int8
+            where the folder has the ONNX file, else float32.
     """
 
     def __init__(
@@ -60,13 +66,17 @@ class SpanModel:
         model_dir: Path | None = None,
         max_answer_tokens: int = 30,
         spans_per_passage: int = 3,
-        bf16: bool | None = None,
+        precision: Precision = "auto",
     ):
         self.model_dir = Path(model_dir) if model_dir else SHIPPED_MODEL
         self.tokenizer, self.model = load_span_model(self.model_dir)
         self.max_answer_tokens = max_answer_tokens
         self.spans_per_passage = spans_per_passage
-        self.bf16 = cpu_has_bf16() if bf16 is None else bf16
+        self.precision = _resolve(precision, self.model_dir)
+        self._onnx = None
+        if self.precision == "int8":
+            word_embeddings = self.model.get_input_embeddings().weight.detach().numpy()
+            self._onnx = OnnxEncoder(self.model_dir, word_embeddings)
         self.windows_read = 0
         self._forward = threading.Lock()
 
@@ -100,15 +110,20 @@ class SpanModel:
             buckets.setdefault(padded_length(len(window.input_ids), _LENGTH_BUCKET), []).append(position)
         starts: list[np.ndarray] = [np.empty(0)] * len(windows)
         ends: list[np.ndarray] = [np.empty(0)] * len(windows)
-        with self._forward, torch.inference_mode(), torch.autocast("cpu", torch.bfloat16, enabled=self.bf16):
+        with self._forward:
             for positions in buckets.values():
                 inputs = pad_windows([windows[p] for p in positions], self.tokenizer.pad_token_id, _LENGTH_BUCKET)
-                output = self.model(**{name: torch.from_numpy(array) for name, array in inputs.items()})
+                start_logits, end_logits = self._onnx.logits(inputs) if self._onnx else self._torch_logits(inputs)
                 for row, position in enumerate(positions):
-                    starts[position] = output.start_logits[row].float().numpy()
-                    ends[position] = output.end_logits[row].float().numpy()
+                    starts[position] = start_logits[row]
+                    ends[position] = end_logits[row]
             self.windows_read += len(windows)
         return starts, ends
+
+    def _torch_logits(self, inputs: dict[str, np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
+        with torch.inference_mode(), torch.autocast("cpu", torch.bfloat16, enabled=self.precision == "bfloat16"):
+            output = self.model(**{name: torch.from_numpy(array) for name, array in inputs.items()})
+        return output.start_logits.float().numpy(), output.end_logits.float().numpy()
 
 
 class SpanReader:
@@ -126,12 +141,19 @@ class SpanReader:
             (default: the model shipped in `qa/readers/model`).
         max_answer_tokens: longest answer in tokens (default 30).
         spans_per_passage: candidates kept from each passage (default 3).
+        precision: "auto" (default), "bfloat16", "int8" or "float32"; see `SpanModel`.
     """
 
     name = "span"
 
-    def __init__(self, model_dir: Path | None = None, max_answer_tokens: int = 30, spans_per_passage: int = 3):
-        self.model = SpanModel(model_dir, max_answer_tokens, spans_per_passage)
+    def __init__(
+        self,
+        model_dir: Path | None = None,
+        max_answer_tokens: int = 30,
+        spans_per_passage: int = 3,
+        precision: Precision = "auto",
+    ):
+        self.model = SpanModel(model_dir, max_answer_tokens, spans_per_passage, precision)
         self.calibration = Calibration.load(self.model.model_dir / "calibration.json")
         self.no_answer_threshold = self.calibration.threshold
 
@@ -141,7 +163,7 @@ class SpanReader:
             "model_dir": str(self.model.model_dir),
             "max_answer_tokens": self.model.max_answer_tokens,
             "spans_per_passage": self.model.spans_per_passage,
-            "bf16": self.model.bf16,
+            "precision": self.model.precision,
             "no_answer_threshold": self.no_answer_threshold,
         }
 
@@ -156,6 +178,18 @@ class SpanReader:
         ]
         spans.sort(key=lambda span: -span.score)
         return spans[: max_spans * 4]
+
+
+def _resolve(precision: Precision, model_dir: Path) -> str:
+    """The precision "auto" stands for on this CPU, or the one asked for once its file is known to exist."""
+    onnx_file = model_dir / ENCODER_FILE
+    if precision == "int8" and not onnx_file.exists():
+        raise FileNotFoundError(f"{onnx_file} is missing: write it with `reportqa export-reader --model {model_dir}`")
+    if precision != "auto":
+        return precision
+    if cpu_has_bf16():
+        return "bfloat16"
+    return "int8" if onnx_file.exists() else "float32"
 
 
 def cpu_has_bf16() -> bool:

@@ -1,0 +1,99 @@
+"""The span reader's precisions: the shipped int8 ONNX encoder, its export, and how "auto" chooses."""
+
+import numpy as np
+import pytest
+import torch
+from transformers import BertConfig, BertForQuestionAnswering
+
+from qa.models import Passage, ScoredPassage
+from qa.readers import span
+from qa.readers.onnx_encoder import ENCODER_FILE, OnnxEncoder
+from qa.readers.span import SHIPPED_MODEL, SpanModel
+from qa.readers.windows import pad_windows, tokenize_windows
+from qa.training.export import export_int8_encoder
+
+QUESTION = "Who is the Russian defence minister?"
+TEXTS = [
+    "Russian Defence Minister Sergei Shoigu met his Chinese counterpart in Moscow on Tuesday.",
+    "The talks covered military cooperation, joint exercises and the situation in the region. " * 3,
+    "Sputnik reported that the two ministers signed a road map for cooperation until 2025.",
+]
+
+
+def _passages(texts: list[str]) -> list[ScoredPassage]:
+    return [ScoredPassage(Passage(n, f"report-{n}", 0, len(t), t, ()), 1.0, n + 1) for n, t in enumerate(texts)]
+
+
+@pytest.fixture(scope="module")
+def float_model() -> SpanModel:
+    return SpanModel(precision="float32")
+
+
+def test_the_shipped_int8_encoder_reads_as_the_float_model(float_model: SpanModel) -> None:
+    # Fails when model.safetensors is retrained and encoder.int8.onnx is not exported again (checked with
+    # stage 3's file against stage 2's weights: logits 1.35 apart; the two precisions of one model: 0.56).
+    assert (SHIPPED_MODEL / ENCODER_FILE).stat().st_size <= 20 * 1024 * 1024
+    int8 = SpanModel(precision="int8")
+    windows = tokenize_windows(float_model.tokenizer, [QUESTION] * len(TEXTS), TEXTS)
+    float_logits, int8_logits = float_model._logits(windows), int8._logits(windows)
+    for float_windows, int8_windows in zip(float_logits, int8_logits, strict=True):  # start logits, then end
+        for expected, got in zip(float_windows, int8_windows, strict=True):
+            assert np.corrcoef(expected, got)[0, 1] > 0.99 and np.abs(expected - got).max() < 0.8
+            assert expected.argmax() == got.argmax()
+
+
+@pytest.mark.parametrize("precision", ["float32", "bfloat16", "int8"])
+def test_every_precision_extracts_the_minister_s_name(precision: str) -> None:
+    passages = _passages(TEXTS)
+    best = max(SpanModel(precision=precision).evidence(QUESTION, passages), key=lambda e: e.features[0])
+    assert TEXTS[0][best.span.start : best.span.end] == "Sergei Shoigu"
+
+
+def test_an_exported_encoder_gives_the_torch_model_s_logits(tmp_path, float_model: SpanModel) -> None:
+    # A small random model with the shipped tokenizer: the export path, not the shipped file.
+    torch.manual_seed(0)
+    config = BertConfig(
+        vocab_size=float_model.tokenizer.vocab_size, hidden_size=64, num_hidden_layers=2, num_attention_heads=4,
+        intermediate_size=128, max_position_embeddings=256,
+    )  # fmt: skip
+    model = BertForQuestionAnswering(config).eval()
+    model.save_pretrained(tmp_path)
+    written = export_int8_encoder(tmp_path)
+    assert written == tmp_path / ENCODER_FILE
+    # The word embeddings stay out of the file: it is smaller than they are in float32.
+    assert written.stat().st_size < config.vocab_size * config.hidden_size * 4
+    windows = tokenize_windows(float_model.tokenizer, [QUESTION] * len(TEXTS), TEXTS)
+    inputs = pad_windows(windows, float_model.tokenizer.pad_token_id)
+    encoder = OnnxEncoder(tmp_path, model.get_input_embeddings().weight.detach().numpy())
+    starts, ends = encoder.logits(inputs)
+    with torch.inference_mode():
+        expected = model(**{name: torch.from_numpy(array) for name, array in inputs.items()})
+    real = inputs["attention_mask"].astype(bool)
+    for got, want in ((starts, expected.start_logits.numpy()), (ends, expected.end_logits.numpy())):
+        assert got.shape == want.shape
+        assert np.corrcoef(got[real], want[real])[0, 1] > 0.98
+    # New weights in the folder: the file from the old ones is refused, not read.
+    BertForQuestionAnswering(config).save_pretrained(tmp_path)
+    with pytest.raises(ValueError, match="export-reader"):
+        OnnxEncoder(tmp_path, model.get_input_embeddings().weight.detach().numpy())
+
+
+def test_int8_without_its_file_says_how_to_write_it(tmp_path) -> None:
+    for source in SHIPPED_MODEL.iterdir():
+        if source.name != ENCODER_FILE:
+            (tmp_path / source.name).symlink_to(source)
+    with pytest.raises(FileNotFoundError, match="reportqa export-reader"):
+        SpanModel(tmp_path, precision="int8")
+
+
+@pytest.mark.parametrize(("has_bf16", "has_onnx", "expected"), [
+    (True, True, "bfloat16"), (False, True, "int8"), (False, False, "float32"),
+])  # fmt: skip
+def test_auto_takes_the_fastest_precision_this_cpu_and_folder_allow(
+    tmp_path, monkeypatch, has_bf16: bool, has_onnx: bool, expected: str
+) -> None:
+    monkeypatch.setattr(span, "cpu_has_bf16", lambda: has_bf16)
+    if has_onnx:
+        (tmp_path / ENCODER_FILE).touch()
+    assert span._resolve("auto", tmp_path) == expected
+    assert span._resolve("float32", tmp_path) == "float32"
