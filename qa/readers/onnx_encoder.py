@@ -33,6 +33,9 @@ class OnnxEncoder:
         options = onnxruntime.SessionOptions()
         options.graph_optimization_level = onnxruntime.GraphOptimizationLevel.ORT_ENABLE_ALL
         options.log_severity_level = 3  # warnings about unused initializers are not the user's business
+        # Its threads spin while a read runs but not after, where they took the CPU from the question's
+        # embedding: ask p50 197 -> 172 ms on 400 SQuAD dev questions, read p50 144 -> 147 ms.
+        options.add_session_config_entry("session.force_spinning_stop", "1")
         path = model_dir / ENCODER_FILE
         self.session = onnxruntime.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
         # A folder whose weights were replaced after the export would read with the old model.

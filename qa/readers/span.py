@@ -55,10 +55,10 @@ class SpanModel:
         model_dir: a folder with `model.safetensors` and tokenizer files (default: the shipped model).
         max_answer_tokens: longest answer in tokens (default 30).
         spans_per_passage: candidates kept from each passage (default 3).
-        precision: "bfloat16" (torch mixed precision; about 3x faster than float32 where the CPU supports
-            it), "int8" (the folder's `encoder.int8.onnx` under ONNX Runtime; about 1.6x faster than
-            float32), "float32", or "auto" (default): bfloat16 where the CPU supports it, else int8
-            where the folder has the ONNX file, else float32.
+        precision: "bfloat16" (torch mixed precision; about 3x faster than float32 where the CPU
+            supports it), "int8" (the folder's `encoder.int8.onnx` under ONNX Runtime; about 1.5x faster
+            than float32 on a CPU without bfloat16), "float32", or "auto" (default): bfloat16 where the
+            CPU supports it, else int8 where the folder has the ONNX file, else float32.
     """
 
     def __init__(
