@@ -6,7 +6,7 @@ from typing import Literal
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from qa.readers.span import Precision
+from qa.models import Precision
 
 
 class Settings(BaseSettings):

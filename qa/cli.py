@@ -5,8 +5,10 @@ import json
 import os
 import sys
 from pathlib import Path
+from typing import get_args
 
 from api.settings import Settings
+from qa.models import Precision
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -63,7 +65,7 @@ def _parser(settings: Settings) -> argparse.ArgumentParser:
     evaluate.add_argument("--compare-encode", action="store_true", help="also time bare encode on the passages")
     evaluate.add_argument("--out", type=Path, help="also write the report as JSON here")
     evaluate.add_argument("--answers-only", action="store_true", help="skip the retrieval recall figures")
-    evaluate.add_argument("--precision", choices=("auto", "float32", "bfloat16", "int8"),
+    evaluate.add_argument("--precision", choices=get_args(Precision),
                           default=settings.reader_precision,
                           help="span reader arithmetic (default auto; env REPORTQA_READER_PRECISION)")  # fmt: skip
     evaluate.add_argument("--paragraph", action="store_true",

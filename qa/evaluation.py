@@ -9,11 +9,10 @@ import numpy as np
 from tqdm import tqdm
 
 from embeddings.encoder import Encoder
-from qa.models import Passage, ScoredPassage
+from qa.models import Passage, Precision, ScoredPassage
 from qa.pipeline import Pipeline
 from qa.readers import Question, SpanReader, default_readers
 from qa.readers.calibration import expected_calibration_error, reliability
-from qa.readers.span import Precision
 from qa.squad import best_score, exact_match, f1_score, load_squad
 
 RECALL_AT = (1, 5, 20)

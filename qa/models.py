@@ -1,8 +1,12 @@
 """Plain data types that flow between the pipeline's stages."""
 
 from dataclasses import dataclass, field
+from typing import Literal
 
 import numpy as np
+
+# The span reader's arithmetic; "auto" picks the fastest this CPU and the model folder allow.
+Precision = Literal["auto", "float32", "bfloat16", "int8"]
 
 
 @dataclass(frozen=True)

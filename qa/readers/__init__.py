@@ -2,9 +2,10 @@
 
 from pathlib import Path
 
+from qa.models import Precision
 from qa.readers.base import Question, Reader
 from qa.readers.sentence import SentenceReader
-from qa.readers.span import Precision, SpanReader
+from qa.readers.span import SpanReader
 
 
 def default_readers(span_model: Path | None = None, precision: Precision = "auto") -> list[Reader]:

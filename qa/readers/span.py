@@ -7,7 +7,6 @@ from collections import Counter
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
-from typing import Literal
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
@@ -16,7 +15,7 @@ import torch  # noqa: E402
 from transformers import AutoTokenizer, BertForQuestionAnswering, PreTrainedTokenizerFast  # noqa: E402
 from transformers.utils import logging as transformers_logging  # noqa: E402
 
-from qa.models import ScoredPassage, Span  # noqa: E402
+from qa.models import Precision, ScoredPassage, Span  # noqa: E402
 from qa.readers.base import Question  # noqa: E402
 from qa.readers.calibration import Calibration  # noqa: E402
 from qa.readers.onnx_encoder import ENCODER_FILE, OnnxEncoder  # noqa: E402
@@ -25,7 +24,6 @@ from qa.squad import normalize_answer  # noqa: E402
 
 SHIPPED_MODEL = Path(__file__).parent / "model"
 _LENGTH_BUCKET = 32  # windows are padded to a multiple of this, so few distinct shapes reach the kernels
-Precision = Literal["auto", "float32", "bfloat16", "int8"]
 
 
 @dataclass(frozen=True)
