@@ -23,7 +23,9 @@ class Settings(BaseSettings):
     )
     reader_model_path: Path | None = Field(None, description="Span reader model folder; the shipped one when unset.")
     reader_precision: Precision = Field(
-        "auto", description="Span reader arithmetic: auto (bfloat16 where the CPU has it, else int8), float32, ..."
+        "auto",
+        description="Span reader arithmetic: bfloat16, int8 (the model's encoder.int8.onnx) or float32; "
+        "auto takes the first this CPU and the model folder allow.",
     )
     model_path: Path | None = Field(None, description="Embedding model folder; the packaged MiniLM when unset.")
     api_keys: Path | None = Field(

@@ -7,12 +7,21 @@ import sys
 from pathlib import Path
 from typing import get_args
 
+from pydantic import ValidationError
+
 from api.settings import Settings
 from qa.models import Precision
 
 
 def main(argv: list[str] | None = None) -> int:
-    settings = Settings()
+    try:
+        settings = Settings()
+    except ValidationError as error:
+        # A bad REPORTQA_* variable: name it and say what it accepts, without a traceback.
+        for problem in error.errors():
+            name = "REPORTQA_" + "_".join(str(part) for part in problem["loc"]).upper()
+            print(f"reportqa: {name}={problem['input']!r}: {problem['msg']}", file=sys.stderr)
+        return 2
     parser = _parser(settings)
     args = parser.parse_args(argv)
     try:

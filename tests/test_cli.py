@@ -58,3 +58,10 @@ def test_bad_filter_date_is_a_clear_error(tmp_path: Path, capsys) -> None:
         cli.main(["ask", "--index-dir", index, "--date-from", "last week", "Who?"])
     assert exit_info.value.code == 2
     assert "YYYY-MM-DD" in capsys.readouterr().err
+
+
+def test_a_bad_setting_is_named_without_a_traceback(monkeypatch, capsys) -> None:
+    monkeypatch.setenv("REPORTQA_READER_PRECISION", "int16")
+    assert cli.main(["documents"]) == 2
+    error = capsys.readouterr().err
+    assert "REPORTQA_READER_PRECISION='int16'" in error and "'int8'" in error and "Traceback" not in error
