@@ -151,7 +151,8 @@ def evaluate_paragraphs(
         precision: the reader's arithmetic (default "auto"; see `SpanModel`).
 
     Returns:
-        {"exact_match", "f1", "questions", "windows", "windows_per_s", "latency_ms": {"p50", "p95"}}.
+        {"exact_match", "f1", "questions", "windows", "windows_per_s", "latency_ms": {"p50", "p95"}, "reader"},
+        "reader" being the span reader's settings (its precision among them).
     """
     documents, questions = _load(path, limit, seed)
     by_id = {document.id: document for document in documents}
@@ -170,7 +171,7 @@ def evaluate_paragraphs(
     return {
         "file": str(path),
         "mode": "paragraph",
-        "precision": reader.model.precision,
+        "reader": reader.to_dict(),
         "questions": len(questions),
         **_em_f1(em, f1),
         "windows": windows,

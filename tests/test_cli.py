@@ -65,3 +65,8 @@ def test_a_bad_setting_is_named_without_a_traceback(monkeypatch, capsys) -> None
     assert cli.main(["documents"]) == 2
     error = capsys.readouterr().err
     assert "REPORTQA_READER_PRECISION='int16'" in error and "'int8'" in error and "Traceback" not in error
+
+
+def test_export_reader_needs_a_trained_folder(tmp_path: Path, capsys) -> None:
+    assert cli.main(["export-reader", "--model", str(tmp_path)]) == 2
+    assert "has no model.safetensors" in capsys.readouterr().err

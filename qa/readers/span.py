@@ -37,8 +37,7 @@ class SpanEvidence:
 @lru_cache(maxsize=2)
 def load_span_model(folder: Path) -> tuple[PreTrainedTokenizerFast, BertForQuestionAnswering]:
     """Load a span model folder (weights, tokenizer) once per process, offline, in float32 for the CPU."""
-    if not (folder / "model.safetensors").exists():
-        raise FileNotFoundError(f"{folder} has no model.safetensors: pass a folder written by `reportqa train-reader`")
+    require_weights(folder)
     transformers_logging.set_verbosity_error()
     transformers_logging.disable_progress_bar()
     tokenizer = AutoTokenizer.from_pretrained(str(folder), local_files_only=True)
@@ -176,6 +175,12 @@ class SpanReader:
         ]
         spans.sort(key=lambda span: -span.score)
         return spans[: max_spans * 4]
+
+
+def require_weights(folder: Path) -> None:
+    """Refuse a folder without trained weights, saying which folders have them."""
+    if not (folder / "model.safetensors").exists():
+        raise FileNotFoundError(f"{folder} has no model.safetensors: pass a folder written by `reportqa train-reader`")
 
 
 def _resolve(precision: Precision, model_dir: Path) -> str:

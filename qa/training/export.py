@@ -8,6 +8,7 @@ from transformers import BertForQuestionAnswering
 from transformers.utils import logging as transformers_logging
 
 from qa.readers.onnx_encoder import ENCODER_FILE, WEIGHTS_DIGEST, weights_digest
+from qa.readers.span import require_weights
 
 INPUT_NAMES = ("inputs_embeds", "token_type_ids", "attention_mask")
 
@@ -37,7 +38,11 @@ def export_int8_encoder(model_dir: Path) -> Path:
 
     Returns:
         The path of the written file.
+
+    Raises:
+        FileNotFoundError: the folder has no model.safetensors.
     """
+    require_weights(model_dir)
     import onnx
     from onnxruntime.quantization import QuantType, quantize_dynamic
 
@@ -50,7 +55,7 @@ def export_int8_encoder(model_dir: Path) -> Path:
     example = (torch.zeros(2, 64, hidden), torch.zeros(2, 64, dtype=torch.int64), torch.ones(2, 64, dtype=torch.int64))
     batch, length = torch.export.Dim("batch"), torch.export.Dim("length", max=model.config.max_position_embeddings)
     dynamic = {name: {0: batch, 1: length} for name in INPUT_NAMES}
-    out = Path(model_dir) / ENCODER_FILE
+    out = model_dir / ENCODER_FILE
     with tempfile.TemporaryDirectory() as work:
         exported = torch.onnx.export(
             _FromWordVectors(model),
@@ -74,6 +79,6 @@ def export_int8_encoder(model_dir: Path) -> Path:
         )  # fmt: skip
     # Name the weights it came from, so that a folder whose weights change refuses the stale file.
     quantized = onnx.load(str(out))
-    onnx.helper.set_model_props(quantized, {WEIGHTS_DIGEST: weights_digest(Path(model_dir))})
+    onnx.helper.set_model_props(quantized, {WEIGHTS_DIGEST: weights_digest(model_dir)})
     onnx.save(quantized, str(out))
     return out
