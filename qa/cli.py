@@ -101,6 +101,9 @@ def _parser(settings: Settings) -> argparse.ArgumentParser:
     train.add_argument("--batch-size", type=int, default=32, help="windows per step (default 32)")
     train.add_argument("--learning-rate", type=float, default=1e-4, help="peak learning rate (default 1e-4)")
     train.add_argument("--seed", type=int, default=13)
+    train.add_argument("--questions", action="append", default=[], metavar="FILE=N",
+                       help="sample N questions from the data file named FILE (e.g. qamr.json=3000), in place of "
+                            "the 10,000 every file gets at most; repeatable")  # fmt: skip
     train.add_argument("--init", type=Path, help="continue from this trained reader's folder (default: MiniLM)")
     train.add_argument("--time-budget", type=float, help="stop after this many minutes, resumable (default: none)")
     train.add_argument("--device", default="cpu", help="cpu (default) or cuda")
@@ -288,15 +291,32 @@ def _train_reader(args: argparse.Namespace, settings: Settings) -> int:
     from qa.training.trainer import TrainingConfig, train_reader
 
     files = _data_files(args.data)
+    questions_per_file = _questions_per_file(args.questions, files)
     config = TrainingConfig(
         data=[str(f.resolve()) for f in files], epochs=args.epochs, batch_size=args.batch_size,
         learning_rate=args.learning_rate, seed=args.seed, init=str(args.init.resolve()) if args.init else None,
+        questions_per_file=questions_per_file,
     )  # fmt: skip
     budget = args.time_budget * 60 if args.time_budget else None
     finished = train_reader(config, args.out, time_budget_s=budget, device=args.device)
     if finished:
         print(f"model written to {args.out / 'model'}")
     return 0 if finished else 3
+
+
+def _questions_per_file(values: list[str], files: list[Path]) -> dict[str, int]:
+    """`--questions FILE=N` values as a cap per data file name; a name that is not a data file is a mistake."""
+    names = {f.name for f in files}
+    caps = {}
+    for value in values:
+        name, _, count = value.partition("=")
+        if name not in names or not count.isdigit() or int(count) < 1:
+            raise ValueError(
+                f"--questions {value!r}: expected FILE=N with FILE one of the data files "
+                f"({', '.join(sorted(names))}) and N a positive whole number"
+            )
+        caps[name] = int(count)
+    return caps
 
 
 def _documents(args: argparse.Namespace, settings: Settings) -> int:

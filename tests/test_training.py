@@ -62,6 +62,29 @@ def test_negatives_pair_questions_with_other_paragraphs(tmp_path: Path) -> None:
     assert all(answer not in other.context for answer, (_, other) in zip(answers, pairs, strict=True))
 
 
+def test_a_cap_for_one_file_samples_that_file_only(tmp_path: Path) -> None:
+    tiny = _squad_file(tmp_path)
+    other = tmp_path / "other.json"
+    shutil.copy(tiny, other)
+    examples = load_examples(
+        [tiny, other], 0.0, "train", negative_rate=0.0, seed=1, questions_per_file={"tiny.json": 5}
+    )
+    contexts = [example.context for example in examples]
+    # Both files hold the same 12 contexts: the capped file gives 5 of them, the other all 12.
+    assert len(examples) == 17 and sum(contexts.count(context) == 2 for context in set(contexts)) == 5
+    # The named cap replaces the general one for its file.
+    capped = load_examples([tiny], 0.0, "train", 0.0, 1, max_questions_per_file=3, questions_per_file={"tiny.json": 7})
+    assert len(capped) == 7
+
+
+def test_a_cap_for_a_file_that_is_not_in_the_data_is_refused(tmp_path: Path, capsys) -> None:
+    path = _squad_file(tmp_path)
+    code = main(["train-reader", "--data", str(path), "--out", str(tmp_path / "run"), "--questions", "qamr.json=10"])
+    assert code == 2 and "tiny.json" in capsys.readouterr().err and not (tmp_path / "run").exists()
+    code = main(["train-reader", "--data", str(path), "--out", str(tmp_path / "run"), "--questions", "tiny.json=0"])
+    assert code == 2 and "positive whole number" in capsys.readouterr().err
+
+
 def test_a_resumed_run_ends_with_the_same_weights_as_an_uninterrupted_one(tmp_path: Path) -> None:
     path = _squad_file(tmp_path)
     config = _config(path)

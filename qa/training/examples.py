@@ -40,6 +40,7 @@ def load_examples(
     negative_rate: float,
     seed: int,
     max_questions_per_file: int | None = None,
+    questions_per_file: dict[str, int] | None = None,
 ) -> list[Example]:
     """Read SQuAD-format files into examples of one split ("train" or "held-out").
 
@@ -53,6 +54,8 @@ def load_examples(
         seed: seeds the choice of negatives and of sampled questions.
         max_questions_per_file: sample at most this many questions of the split from each file,
             so that one large file does not dominate (default: all).
+        questions_per_file: caps for named files (file name -> questions), in place of
+            `max_questions_per_file`, to weigh the mix towards some files (default: none).
     """
     rng = random.Random(seed)
     examples = []
@@ -64,8 +67,9 @@ def load_examples(
         for document in documents:
             by_title.setdefault(document.title, []).append(document.id)
         questions = [question for question in questions if question.document_id in chosen]
-        if max_questions_per_file is not None and len(questions) > max_questions_per_file:
-            questions = rng.sample(questions, max_questions_per_file)
+        cap = (questions_per_file or {}).get(path.name, max_questions_per_file)
+        if cap is not None and len(questions) > cap:
+            questions = rng.sample(questions, cap)
         for question in questions:
             document = by_id[question.document_id]
             start, end, _ = question.answers[0]

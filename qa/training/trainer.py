@@ -38,6 +38,8 @@ class TrainingConfig:
         negative_rate: share of questions also paired with a paragraph that lacks the answer (default 0.2).
         held_out_percent: articles kept out for calibration, in percent of each file (default 8).
         max_questions_per_file: questions sampled from each file at most (default 10,000).
+        questions_per_file: caps for named files in place of `max_questions_per_file`, e.g.
+            `{"qamr.json": 3000}` (default: none).
         seed: seeds data order, negatives and the new head's initialisation (default 13).
         bf16: bfloat16 mixed precision (default True; always on a GPU, and on a CPU only where it
             supports bfloat16: emulated, it is many times slower than float32).
@@ -54,6 +56,7 @@ class TrainingConfig:
     negative_rate: float = 0.2
     held_out_percent: float = 8.0
     max_questions_per_file: int | None = 10_000
+    questions_per_file: dict[str, int] = field(default_factory=dict)
     seed: int = 13
     bf16: bool = True
     init: str | None = None
@@ -87,7 +90,8 @@ def train_reader(config: TrainingConfig, out: Path, time_budget_s: float | None 
 
     # Read and label the training windows (a deterministic function of the config)
     examples = load_examples([Path(p) for p in config.data], config.held_out_percent, "train",
-                             config.negative_rate, config.seed, config.max_questions_per_file)  # fmt: skip
+                             config.negative_rate, config.seed, config.max_questions_per_file,
+                             config.questions_per_file)  # fmt: skip
     windows = label_windows(tokenizer, examples, config.max_length, config.stride)
     # One epoch's order is kept at a time; every epoch has the same number of batches.
     orders = {0: batch_order(windows, config.batch_size, config.seed)}
