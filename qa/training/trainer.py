@@ -189,9 +189,15 @@ def training_recipe(config: TrainingConfig) -> dict:
     """The settings written to `training.json`; a continued run nests its init model's recipe under `init`.
 
     Raises:
-        ValueError: `config.init` is not a folder written by `reportqa train-reader`.
+        ValueError: `config.init` is not a folder written by `reportqa train-reader`, or
+            `config.questions_per_file` names a file that is not among the data.
     """
     recipe = {**asdict(config), "data": [Path(p).name for p in config.data]}
+    unknown = sorted(set(config.questions_per_file) - set(recipe["data"]))
+    if unknown:
+        # A misspelt name would silently leave that file at the general cap.
+        raise ValueError(f"questions per file for {', '.join(unknown)}: not among the data files "
+                         f"({', '.join(sorted(recipe['data']))})")  # fmt: skip
     if config.init:
         init_recipe = Path(config.init) / "training.json"
         if not init_recipe.is_file():
