@@ -30,8 +30,10 @@ def float_model() -> SpanModel:
 
 
 def test_the_shipped_int8_encoder_reads_as_the_float_model(float_model: SpanModel) -> None:
-    # Fails when model.safetensors is retrained and encoder.int8.onnx is not exported again (checked with
-    # stage 3's file against stage 2's weights: logits 1.35 apart; the two precisions of one model: 0.56).
+    # Fails when model.safetensors is retrained and encoder.int8.onnx is not exported again, even with
+    # the digest check bypassed: stage 2's or stage 3's file read with stage 4's weights gives logits
+    # 1.5-1.6 apart (and another best token for stage 3's). Each stage's own file: 0.57, 0.73 for stages
+    # 2 and 4; stage 3's, 0.97, failed here, and stage 3 was not shipped.
     assert (SHIPPED_MODEL / ENCODER_FILE).stat().st_size <= 20 * 1024 * 1024
     int8 = SpanModel(precision="int8")
     windows = tokenize_windows(float_model.tokenizer, [QUESTION] * len(TEXTS), TEXTS)
