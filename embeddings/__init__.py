@@ -6,6 +6,7 @@ from embeddings.memory import bound_inference_memory
 bound_inference_memory()
 
 from embeddings.encoder import Encoder, default_model_path  # noqa: E402
-from embeddings.index import VectorIndex  # noqa: E402
 
-__all__ = ["Encoder", "VectorIndex", "default_model_path"]
+# The index (faiss) is imported from `embeddings.index` where it is used, so that reader training, which
+# needs only the encoder's model path, runs where faiss is not installed (a GPU machine's bare image).
+__all__ = ["Encoder", "default_model_path"]

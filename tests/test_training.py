@@ -3,6 +3,8 @@
 import json
 import random
 import shutil
+import subprocess
+import sys
 from dataclasses import replace
 from pathlib import Path
 
@@ -203,3 +205,25 @@ def test_a_deployment_recalibrates_on_every_article_of_its_own_questions(tmp_pat
     assert written.fitted_on == "12 questions from every article of (tiny.json)"
     assert list(written.weights) == report["weights"] and written.threshold == report["threshold"]
     assert Calibration.load(SHIPPED_MODEL / "calibration.json").weights != written.weights
+
+
+def test_a_run_of_a_single_step_finishes(tmp_path: Path) -> None:
+    # All 12 questions fit one batch: the whole run is warm-up, with no steps left to decay over.
+    assert train_reader(replace(_config(_squad_file(tmp_path)), batch_size=64), tmp_path / "run")
+    assert (tmp_path / "run" / "model" / "model.safetensors").exists()
+
+
+def test_training_runs_without_faiss_or_the_web_stack(tmp_path: Path) -> None:
+    # A GPU machine's bare image has torch and transformers but not the index or the API's packages.
+    blocked = ["faiss", "fastapi", "uvicorn", "starlette", "onnxruntime", "bm25s"]
+    script = (
+        "import sys\n"
+        f"sys.modules.update(dict.fromkeys({blocked!r}))\n"
+        "from qa.cli import main\n"
+        "sys.exit(main(sys.argv[1:]))\n"
+    )
+    command = [sys.executable, "-c", script, "train-reader", "--data", str(_squad_file(tmp_path)),
+               "--out", str(tmp_path / "run")]  # fmt: skip
+    done = subprocess.run(command, capture_output=True, text=True, cwd=Path(__file__).parent.parent, timeout=300)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert (tmp_path / "run" / "model" / "model.safetensors").exists()
