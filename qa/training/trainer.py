@@ -105,7 +105,7 @@ def train_reader(config: TrainingConfig, out: Path, time_budget_s: float | None 
     parameters = [p for p in model.parameters() if p.requires_grad]
     optimizer = torch.optim.AdamW(parameters, lr=config.learning_rate, weight_decay=0.01)
     warmup_steps = max(1, int(total_steps * config.warmup))
-    # A run of one or two steps (a small file) is all warm-up: the decay must not divide by zero.
+    # A run of one step (a small file) is all warm-up: the decay must not divide by zero.
     decay_steps = max(1, total_steps - warmup_steps)
     schedule = torch.optim.lr_scheduler.LambdaLR(
         optimizer, lambda step: min((step + 1) / warmup_steps, max(0.0, (total_steps - step) / decay_steps))
