@@ -14,6 +14,8 @@ os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 from sentence_transformers import SentenceTransformer  # noqa: E402
 from transformers.utils import logging as transformers_logging  # noqa: E402
 
+from embeddings.compatibility import read_plain_forms  # noqa: E402
+
 # The weight-loading progress bar is noise on every start of the CLI and the server.
 transformers_logging.disable_progress_bar()
 
@@ -42,7 +44,8 @@ class Encoder:
         self.model_path = Path(model_path) if model_path else default_model_path()
         self.model = SentenceTransformer(str(self.model_path), device=device, local_files_only=True)
         self.batch_size = batch_size
-        self.tokenizer = self.model.tokenizer
+        # The model encodes with this same tokenizer object, so passages and questions both get it.
+        self.tokenizer = read_plain_forms(self.model.tokenizer)
         self.dimension: int = self.model.get_embedding_dimension()
         # One forward pass at a time: torch already spreads one pass over the cores, and passes
         # from many server threads at once only thrash them and grow per-thread memory.

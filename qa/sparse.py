@@ -4,6 +4,8 @@ import bm25s
 import numpy as np
 import Stemmer
 
+from embeddings.compatibility import plain_forms
+
 
 class SparseIndex:
     """BM25 over passage texts with English stop words and Snowball stemming, searched by passage id.
@@ -40,7 +42,10 @@ class SparseIndex:
         self._ids = np.asarray(ids, dtype=np.int64)
         self._bm25 = None
         if len(texts):
-            tokens = bm25s.tokenize(texts, stopwords="en", stemmer=self._stemmer, show_progress=False)
+            # Read "ﬁnance" (a ligature from a PDF's text layer) as "finance", as the models do
+            tokens = bm25s.tokenize(
+                [plain_forms(text) for text in texts], stopwords="en", stemmer=self._stemmer, show_progress=False
+            )
             self._bm25 = bm25s.BM25(k1=self.k1, b=self.b)
             self._bm25.index(tokens, show_progress=False)
 
@@ -48,7 +53,9 @@ class SparseIndex:
         """Return up to k passage ids with a positive BM25 score, best first."""
         if self._bm25 is None:
             return np.zeros(0, np.int64), np.zeros(0, np.float32)
-        terms = bm25s.tokenize([query], stopwords="en", stemmer=self._stemmer, return_ids=False, show_progress=False)[0]
+        terms = bm25s.tokenize(
+            [plain_forms(query)], stopwords="en", stemmer=self._stemmer, return_ids=False, show_progress=False
+        )[0]
         if not terms:  # only stop words or punctuation: BM25 has nothing to match
             return np.zeros(0, np.int64), np.zeros(0, np.float32)
         scores = self._bm25.get_scores(terms)

@@ -208,3 +208,18 @@ def test_another_process_writes_are_seen_before_the_next_read(corpus_pipeline: P
     assert other.store.document("harbour") is None
     assert "harbour" not in {p.passage.document_id for p in other.ask("Who is the harbour master?").passages}
     assert set(other.vectors.ids().tolist()) == set(other.store.passage_ids().tolist())
+
+
+def test_a_question_finds_a_report_written_with_ligatures(pipeline: Pipeline) -> None:
+    written = "The ﬁnance committee met in Oslo. It approved a ﬁne of ５００ euros for the ﬁrm."
+    plain = "The finance committee met in Oslo. It approved a fine of 500 euros for the firm."
+    # The encoder reads both alike, so the written report is found by the plain words
+    vectors = pipeline.encoder.encode([written, plain])
+    assert float(vectors[0] @ vectors[1]) > 0.999
+    pipeline.add_documents([Document(id="ledger", text=written, title="Ledger")])
+    pipeline.add_documents([Document(id="weather", text="Rain fell over Bergen all week.", title="Weather")])
+    result = pipeline.ask("How large was the fine the finance committee approved?")
+    assert result.passages[0].passage.document_id == "ledger"
+    best = result.answers[0]
+    assert best.text == written[best.citation.start : best.citation.end]
+    assert "５００" in best.text

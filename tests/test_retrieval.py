@@ -59,3 +59,11 @@ def test_stemming_matches_word_forms() -> None:
     sparse = SparseIndex()
     sparse.build(IDS, TEXTS)
     assert sparse.search("ministers visiting", k=1)[0][0] == 10
+
+
+def test_ligatures_and_fullwidth_letters_match_the_plain_words() -> None:
+    sparse = SparseIndex()
+    # As PDF text layers write them: "ﬁ" (U+FB01), fullwidth letters; the other way round too.
+    sparse.build(IDS, [*TEXTS[:3], "The ﬁnal ｓｃｏｒｅｓ of the weekend."])
+    assert sparse.search("final scores", k=1)[0][0] == 40
+    assert sparse.search("ﬁnance", k=1)[0][0] == 30

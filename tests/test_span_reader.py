@@ -86,6 +86,27 @@ def test_spans_never_cross_a_blank_line(tokenizer) -> None:
     assert context[checked[0].start : checked[0].end] == "Sergei Shoigu"
 
 
+def test_ligatures_and_fullwidth_forms_read_as_the_plain_words(tokenizer) -> None:
+    written = "The ﬁnance committee paid a ﬁne of ５００ dollars."
+    window = tokenize_windows(tokenizer, ["How much?"], [written])[0]
+    plain = tokenize_windows(tokenizer, ["How much?"], ["The finance committee paid a fine of 500 dollars."])[0]
+    assert window.input_ids == plain.input_ids
+    # The offsets still point into the text as written, so a span cut from them slices it.
+    assert {"ﬁnance", "ﬁne", "５００"} <= {written[o[0] : o[1]] for o in window.offsets if o}
+    # Superscripts keep their meaning: "10⁶" is not read as "106".
+    assert tokenizer("10⁶")["input_ids"] != tokenizer("106")["input_ids"]
+
+
+def test_a_span_keeps_the_accents_written_after_its_last_letter(tokenizer) -> None:
+    context = "The capital of Vietnam is Ha\u0300 No\u0323i, on the Red River."
+    window = tokenize_windows(tokenizer, ["What is the capital?"], [context])[0]
+    ha, no = (next(i for i, o in enumerate(window.offsets) if o and o[0] == context.index(w)) for w in ("Ha", "No"))
+    starts, ends = np.zeros((2, len(window.input_ids)))
+    starts[ha], ends[ha], ends[no] = 9.0, 9.0, 5.0
+    spans = best_spans(window, starts, ends, top_n=2, context=context)
+    assert [context[s.start : s.end] for s in spans] == ["Ha\u0300", "Ha\u0300 No\u0323"]
+
+
 def test_training_labels_point_at_the_answer_tokens(tokenizer) -> None:
     context = "The treaty was signed in 1648. " * 30 + "The minister is Sergei Shoigu, who spoke."
     start = context.index("Sergei Shoigu")

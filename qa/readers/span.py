@@ -15,6 +15,7 @@ import torch  # noqa: E402
 from transformers import AutoTokenizer, BertForQuestionAnswering, PreTrainedTokenizerFast  # noqa: E402
 from transformers.utils import logging as transformers_logging  # noqa: E402
 
+from embeddings.compatibility import read_plain_forms  # noqa: E402
 from qa.models import Precision, ScoredPassage, Span  # noqa: E402
 from qa.readers.base import Question  # noqa: E402
 from qa.readers.calibration import Calibration  # noqa: E402
@@ -40,7 +41,7 @@ def load_span_model(folder: Path) -> tuple[PreTrainedTokenizerFast, BertForQuest
     require_weights(folder)
     transformers_logging.set_verbosity_error()
     transformers_logging.disable_progress_bar()
-    tokenizer = AutoTokenizer.from_pretrained(str(folder), local_files_only=True)
+    tokenizer = read_plain_forms(AutoTokenizer.from_pretrained(str(folder), local_files_only=True))
     model = BertForQuestionAnswering.from_pretrained(str(folder), local_files_only=True, dtype=torch.float32)
     return tokenizer, model.eval()
 

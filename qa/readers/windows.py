@@ -1,6 +1,7 @@
 """Question + passage windows for a BERT-style span model, and best-span decoding from its logits."""
 
 import re
+import unicodedata
 from dataclasses import dataclass
 
 import numpy as np
@@ -129,7 +130,8 @@ def best_spans(
         end_logits: one logit per token.
         max_answer_tokens: longest span in tokens (default 30).
         top_n: how many spans at most (default 5).
-        context: the window's context text; when given, no span crosses a blank line in it.
+        context: the window's context text; when given, no span crosses a blank line in it, and a
+            span's last letter keeps the accents written after it as combining marks.
     """
     on_passage = np.array([offset is not None for offset in window.offsets])
     positions = np.flatnonzero(on_passage)
@@ -155,12 +157,22 @@ def best_spans(
     spans = []
     for logit, s, e in pairs:
         start, end = window.offsets[s][0], window.offsets[e][1]
-        if context and PARAGRAPH_BREAK.search(context, start, end):
-            continue
+        if context:
+            if PARAGRAPH_BREAK.search(context, start, end):
+                continue
+            end = _past_combining_marks(context, end)
         spans.append(SpanCandidate(start, end, logit, null_logit, logit - normaliser))
         if len(spans) == top_n:
             break
     return spans
+
+
+def _past_combining_marks(context: str, end: int) -> int:
+    # The tokenizer drops accents, and with them the offsets of a combining mark after a token's last
+    # letter: "Hà" written "Ha" + U+0300 would be cut to "Ha".
+    while end < len(context) and unicodedata.category(context[end]).startswith("M"):
+        end += 1
+    return end
 
 
 def _log_sum_exp(values: np.ndarray) -> float:
