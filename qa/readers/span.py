@@ -41,9 +41,17 @@ def load_span_model(folder: Path) -> tuple[PreTrainedTokenizerFast, BertForQuest
     require_weights(folder)
     transformers_logging.set_verbosity_error()
     transformers_logging.disable_progress_bar()
-    tokenizer = read_plain_forms(AutoTokenizer.from_pretrained(str(folder), local_files_only=True))
+    tokenizer = load_reader_tokenizer(folder)
     model = BertForQuestionAnswering.from_pretrained(str(folder), local_files_only=True, dtype=torch.float32)
     return tokenizer, model.eval()
+
+
+def load_reader_tokenizer(folder: Path) -> PreTrainedTokenizerFast:
+    """A span model folder's tokenizer, offline, reading ligatures and fullwidth characters as plain ones.
+
+    Training and reading both load it here, so that they cut the same text into the same tokens.
+    """
+    return read_plain_forms(AutoTokenizer.from_pretrained(str(folder), local_files_only=True))
 
 
 class SpanModel:

@@ -12,12 +12,11 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 import numpy as np  # noqa: E402
 import torch  # noqa: E402
 from tqdm import tqdm  # noqa: E402
-from transformers import AutoTokenizer, BertForQuestionAnswering  # noqa: E402
+from transformers import BertForQuestionAnswering  # noqa: E402
 from transformers.utils import logging as transformers_logging  # noqa: E402
 
-from embeddings.compatibility import read_plain_forms  # noqa: E402
 from embeddings.encoder import default_model_path  # noqa: E402
-from qa.readers.span import cpu_has_bf16  # noqa: E402
+from qa.readers.span import cpu_has_bf16, load_reader_tokenizer  # noqa: E402
 from qa.readers.windows import pad_windows  # noqa: E402
 from qa.training.examples import LabelledWindow, batch_order, label_windows, load_examples  # noqa: E402
 
@@ -82,8 +81,7 @@ def train_reader(config: TrainingConfig, out: Path, time_budget_s: float | None 
     _seed(config.seed)
     transformers_logging.set_verbosity_error()
     base = Path(config.init) if config.init else default_model_path()
-    # Ligatures and fullwidth characters read as the span reader reads them
-    tokenizer = read_plain_forms(AutoTokenizer.from_pretrained(str(base)))
+    tokenizer = load_reader_tokenizer(base)
     # A shipped reader is stored in fp16; the optimiser needs fp32 master weights
     model = BertForQuestionAnswering.from_pretrained(str(base), dtype=torch.float32).to(device)
     # The word embeddings are half the weights and the embedder already tuned them; freezing them
