@@ -10,7 +10,7 @@ from qa.readers import span
 from qa.readers.onnx_encoder import ENCODER_FILE, OnnxEncoder
 from qa.readers.span import SHIPPED_MODEL, SpanModel
 from qa.readers.windows import pad_windows, tokenize_windows
-from qa.training.export import export_int8_encoder
+from qa.training.export import export_int8_encoder, fused_float_graph
 
 QUESTION = "Who is the Russian defence minister?"
 TEXTS = [
@@ -51,33 +51,72 @@ def test_every_precision_extracts_the_minister_s_name(precision: str) -> None:
     assert TEXTS[0][best.span.start : best.span.end] == "Sergei Shoigu"
 
 
-def test_an_exported_encoder_gives_the_torch_model_s_logits(tmp_path, float_model: SpanModel) -> None:
-    # A small random model with the shipped tokenizer: the export path, not the shipped file.
+@pytest.fixture()
+def small_model(float_model: SpanModel) -> BertForQuestionAnswering:
+    """A small random model with the shipped tokenizer: the export path, not the shipped file."""
     torch.manual_seed(0)
     config = BertConfig(
         vocab_size=float_model.tokenizer.vocab_size, hidden_size=64, num_hidden_layers=2, num_attention_heads=4,
-        intermediate_size=128, max_position_embeddings=256,
+        intermediate_size=128, max_position_embeddings=256, attn_implementation="eager",
     )  # fmt: skip
-    model = BertForQuestionAnswering(config).eval()
-    model.save_pretrained(tmp_path)
+    return BertForQuestionAnswering(config).eval()
+
+
+def _padded_inputs(float_model: SpanModel) -> dict[str, np.ndarray]:
+    """The test's windows padded to one length: the shorter ones' padding must not change their logits."""
+    windows = tokenize_windows(float_model.tokenizer, [QUESTION] * len(TEXTS), TEXTS)
+    return pad_windows(windows, float_model.tokenizer.pad_token_id)
+
+
+def _torch_logits(model: BertForQuestionAnswering, inputs: dict[str, np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
+    with torch.inference_mode():
+        output = model(**{name: torch.from_numpy(array) for name, array in inputs.items()})
+    return output.start_logits.numpy(), output.end_logits.numpy()
+
+
+def test_the_fused_float_graph_gives_the_torch_model_s_logits(
+    small_model: BertForQuestionAnswering, float_model: SpanModel
+) -> None:
+    import onnxruntime
+
+    graph = fused_float_graph(small_model)
+    # Every layer's attention is one operator; a transformers or exporter upgrade that changes the
+    # graph's pattern fails here rather than silently reading slower.
+    assert [node.op_type for node in graph.graph.node].count("Attention") == small_model.config.num_hidden_layers
+    assert "Softmax" not in {node.op_type for node in graph.graph.node}
+    session = onnxruntime.InferenceSession(graph.SerializeToString(), providers=["CPUExecutionProvider"])
+    inputs = _padded_inputs(float_model)
+    feed = {**inputs, "inputs_embeds": small_model.get_input_embeddings().weight.detach().numpy()[inputs["input_ids"]]}
+    del feed["input_ids"]
+    real = inputs["attention_mask"].astype(bool)
+    assert not real.all()  # some windows are padded
+    for got, want in zip(session.run(None, feed), _torch_logits(small_model, inputs), strict=True):
+        np.testing.assert_allclose(got[real], want[real], atol=1e-4)
+
+
+def test_an_exported_encoder_gives_the_torch_model_s_logits(
+    tmp_path, small_model: BertForQuestionAnswering, float_model: SpanModel
+) -> None:
+    import onnx
+
+    small_model.save_pretrained(tmp_path)
     written = export_int8_encoder(tmp_path)
     assert written == tmp_path / ENCODER_FILE
     # The word embeddings stay out of the file: it is smaller than they are in float32.
+    config = small_model.config
     assert written.stat().st_size < config.vocab_size * config.hidden_size * 4
-    windows = tokenize_windows(float_model.tokenizer, [QUESTION] * len(TEXTS), TEXTS)
-    inputs = pad_windows(windows, float_model.tokenizer.pad_token_id)
-    encoder = OnnxEncoder(tmp_path, model.get_input_embeddings().weight.detach().numpy())
-    starts, ends = encoder.logits(inputs)
-    with torch.inference_mode():
-        expected = model(**{name: torch.from_numpy(array) for name, array in inputs.items()})
+    operators = [node.op_type for node in onnx.load(str(written)).graph.node]
+    assert operators.count("QAttention") == config.num_hidden_layers
+    inputs = _padded_inputs(float_model)
+    encoder = OnnxEncoder(tmp_path, small_model.get_input_embeddings().weight.detach().numpy())
     real = inputs["attention_mask"].astype(bool)
-    for got, want in ((starts, expected.start_logits.numpy()), (ends, expected.end_logits.numpy())):
+    for got, want in zip(encoder.logits(inputs), _torch_logits(small_model, inputs), strict=True):
         assert got.shape == want.shape
         assert np.corrcoef(got[real], want[real])[0, 1] > 0.98
     # New weights in the folder: the file from the old ones is refused, not read.
     BertForQuestionAnswering(config).save_pretrained(tmp_path)
     with pytest.raises(ValueError, match="export-reader"):
-        OnnxEncoder(tmp_path, model.get_input_embeddings().weight.detach().numpy())
+        OnnxEncoder(tmp_path, small_model.get_input_embeddings().weight.detach().numpy())
 
 
 def test_int8_without_its_file_says_how_to_write_it(tmp_path) -> None:
