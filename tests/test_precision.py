@@ -1,6 +1,7 @@
 """The span reader's precisions: the shipped int8 ONNX encoder, its export, and how "auto" chooses."""
 
 import numpy as np
+import onnx
 import pytest
 import torch
 from transformers import BertConfig, BertForQuestionAnswering
@@ -35,6 +36,9 @@ def test_the_shipped_int8_encoder_reads_as_the_float_model(float_model: SpanMode
     # 1.5-1.6 apart (and another best token for stage 3's). Each stage's own file: 0.57, 0.73 for stages
     # 2 and 4; stage 3's, 0.97, failed here, and stage 3 was not shipped.
     assert (SHIPPED_MODEL / ENCODER_FILE).stat().st_size <= 20 * 1024 * 1024
+    # The shipped file is the fast export: each layer's attention one operator.
+    operators = [node.op_type for node in onnx.load(str(SHIPPED_MODEL / ENCODER_FILE)).graph.node]
+    assert operators.count("QAttention") == float_model.model.config.num_hidden_layers
     int8 = SpanModel(precision="int8")
     windows = tokenize_windows(float_model.tokenizer, [QUESTION] * len(TEXTS), TEXTS)
     float_logits, int8_logits = float_model._logits(windows), int8._logits(windows)
@@ -97,8 +101,6 @@ def test_the_fused_float_graph_gives_the_torch_model_s_logits(
 def test_an_exported_encoder_gives_the_torch_model_s_logits(
     tmp_path, small_model: BertForQuestionAnswering, float_model: SpanModel
 ) -> None:
-    import onnx
-
     small_model.save_pretrained(tmp_path)
     written = export_int8_encoder(tmp_path)
     assert written == tmp_path / ENCODER_FILE
