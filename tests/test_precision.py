@@ -8,7 +8,7 @@ from transformers import BertConfig, BertForQuestionAnswering
 
 from qa.models import Passage, ScoredPassage
 from qa.readers import span
-from qa.readers.onnx_encoder import ENCODER_FILE, OnnxEncoder
+from qa.readers.onnx_encoder import ENCODER_FILE, OnnxEncoder, encoder_feed
 from qa.readers.span import SHIPPED_MODEL, SpanModel
 from qa.readers.windows import pad_windows, tokenize_windows
 from qa.training.export import export_int8_encoder, fused_float_graph
@@ -90,8 +90,7 @@ def test_the_fused_float_graph_gives_the_torch_model_s_logits(
     assert "Softmax" not in {node.op_type for node in graph.graph.node}
     session = onnxruntime.InferenceSession(graph.SerializeToString(), providers=["CPUExecutionProvider"])
     inputs = _padded_inputs(float_model)
-    feed = {**inputs, "inputs_embeds": small_model.get_input_embeddings().weight.detach().numpy()[inputs["input_ids"]]}
-    del feed["input_ids"]
+    feed = encoder_feed(inputs, small_model.get_input_embeddings().weight.detach().numpy())
     real = inputs["attention_mask"].astype(bool)
     assert not real.all()  # some windows are padded
     for got, want in zip(session.run(None, feed), _torch_logits(small_model, inputs), strict=True):

@@ -48,13 +48,17 @@ class OnnxEncoder:
 
     def logits(self, inputs: dict[str, np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
         """Logits (windows x tokens) for padded `input_ids`, `token_type_ids` and `attention_mask`."""
-        feed = {
-            "inputs_embeds": self.word_embeddings[inputs["input_ids"]],
-            "token_type_ids": inputs["token_type_ids"],
-            "attention_mask": inputs["attention_mask"],
-        }
-        start_logits, end_logits = self.session.run(None, feed)
+        start_logits, end_logits = self.session.run(None, encoder_feed(inputs, self.word_embeddings))
         return start_logits, end_logits
+
+
+def encoder_feed(inputs: dict[str, np.ndarray], word_embeddings: np.ndarray) -> dict[str, np.ndarray]:
+    """The encoder file's inputs for padded windows: their word vectors in place of their token ids."""
+    return {
+        "inputs_embeds": word_embeddings[inputs["input_ids"]],
+        "token_type_ids": inputs["token_type_ids"],
+        "attention_mask": inputs["attention_mask"],
+    }
 
 
 def weights_digest(model_dir: Path) -> str:

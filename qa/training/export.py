@@ -53,17 +53,13 @@ def export_int8_encoder(model_dir: Path) -> Path:
         str(model_dir), local_files_only=True, dtype=torch.float32, attn_implementation="eager"
     ).eval()
     out = model_dir / ENCODER_FILE
-    with tempfile.TemporaryDirectory() as work:
-        # The quantizer wants one self-contained file, not weights beside it.
-        float_path = Path(work) / "encoder.onnx"
-        onnx.save(fused_float_graph(model), str(float_path), save_as_external_data=False)
-        # Per output channel: per-tensor scales cost 2.3 F1 more on held-out questions. 7-bit weights
-        # (reduce_range) keep AVX2's int16 sums of u8 x s8 products from saturating on CPUs without VNNI;
-        # with them held-out F1 matched float32 (64.29 against 63.81 with 8 bits on PolicyQA/QAMR/Amazon).
-        quantize_dynamic(
-            float_path, out, per_channel=True, reduce_range=True, weight_type=QuantType.QInt8,
-            op_types_to_quantize=["MatMul", "Attention"],
-        )  # fmt: skip
+    # Per output channel: per-tensor scales cost 2.3 F1 more on held-out questions. 7-bit weights
+    # (reduce_range) keep AVX2's int16 sums of u8 x s8 products from saturating on CPUs without VNNI;
+    # with them held-out F1 matched float32 (64.29 against 63.81 with 8 bits on PolicyQA/QAMR/Amazon).
+    quantize_dynamic(
+        fused_float_graph(model), out, per_channel=True, reduce_range=True, weight_type=QuantType.QInt8,
+        op_types_to_quantize=["MatMul", "Attention"],
+    )  # fmt: skip
     # Name the weights it came from, so that a folder whose weights change refuses the stale file.
     quantized = onnx.load(str(out))
     onnx.helper.set_model_props(quantized, {WEIGHTS_DIGEST: weights_digest(model_dir)})
@@ -102,13 +98,13 @@ def fused_float_graph(model: BertForQuestionAnswering) -> onnx.ModelProto:
     # Fuse residual + layer norm and bias + GELU before quantising, where ONNX Runtime's own session
     # fusions no longer match: 5 windows of 256 tokens 209.9 -> 203.7 ms (192: 142.9 -> 138.4).
     with tempfile.TemporaryDirectory() as work:
-        # The optimizer reads the weights from a self-contained file, not from the exporter's tensors.
+        # The optimizer reads the weights from one self-contained file, not from the exporter's tensors.
         path = Path(work) / "encoder.onnx"
         onnx.save(exported.model_proto, str(path), save_as_external_data=False)
-        graph = optimize_model(
+        optimized = optimize_model(
             str(path), model_type="bert", num_heads=config.num_attention_heads, hidden_size=config.hidden_size
-        ).model
+        )
     # The optimizer's attention patterns miss this export's; fused, QAttention reads 5 windows of 192
     # tokens in 142 against 154 ms (int8, one-off timing, 2026-11-26).
-    fuse_attention(graph, config.num_attention_heads)
-    return graph
+    fuse_attention(optimized, config.num_attention_heads)
+    return optimized.model
