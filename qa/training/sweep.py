@@ -1,0 +1,121 @@
+"""Train several reader candidates side by side on one GPU, and pack each for a small file transfer.
+
+Run from the repository root, with nothing but torch, transformers and sentence-transformers
+installed (no `pip install` of the project):
+
+    python3 -m qa.training.sweep train --data /tmp/train --out OUT --budget 420 \\
+        --candidate 'A={"epochs": 3, "learning_rate": 5e-5, "seed": 20}' \\
+        --candidate 'B={"epochs": 2, "learning_rate": 3e-5, "seed": 21}'
+    python -m qa.training.sweep unpack OUT A /tmp/reader-A/model
+
+Each candidate continues from `--init` (default: the shipped reader) with `TrainingConfig` fields
+from its JSON. A candidate its budget stops is still packed, from its last step, and its recipe
+says where it stopped (`stopped_at_step`), since no `train-reader` command repeats it exactly.
+"""
+
+import argparse
+import json
+import multiprocessing
+import os
+import shutil
+import sys
+import time
+from pathlib import Path
+
+import torch
+from transformers import BertForQuestionAnswering
+
+from qa.readers.span import SHIPPED_MODEL, load_reader_tokenizer
+from qa.training.parts import pack_weights, unpack_weights
+from qa.training.trainer import CHECKPOINT, TrainingConfig, export_model, train_reader, training_recipe
+
+MANIFEST = "manifest.json"
+# The file beside the parts that names them; one file for all candidates, since few files may travel
+SWEEP = "sweep.json"
+
+
+def train_candidate(name: str, config: TrainingConfig, work: Path, out: Path, budget_s: float, device: str) -> None:
+    """Train one candidate in `work/run-NAME` from scratch and pack its weights into `out`."""
+    run = work / f"run-{name}"
+    # A leftover checkpoint from other settings would refuse to resume; this sweep always starts afresh
+    shutil.rmtree(run, ignore_errors=True)
+    began = time.monotonic()
+    finished = train_reader(config, run, time_budget_s=budget_s, device=device)
+    if not finished:
+        _export_checkpoint(config, run)
+    manifest = pack_weights(run / "model", Path(config.init), out, name)
+    (run / MANIFEST).write_text(json.dumps(manifest, indent=2) + "\n")
+    print(f"{name}: {'finished' if finished else 'stopped'} in {time.monotonic() - began:.0f} s", flush=True)
+
+
+def _export_checkpoint(config: TrainingConfig, run: Path) -> None:
+    state = torch.load(run / CHECKPOINT, map_location="cpu", weights_only=False)
+    model = BertForQuestionAnswering.from_pretrained(config.init, dtype=torch.float32)
+    model.load_state_dict(state["model"])
+    recipe = {**training_recipe(config), "stopped_at_step": state["step"]}
+    export_model(model, load_reader_tokenizer(Path(config.init)), run / "model", recipe)
+
+
+def _candidates(values: list[str], data: list[str], init: Path) -> dict[str, TrainingConfig]:
+    candidates = {}
+    for value in values:
+        name, _, settings = value.partition("=")
+        if not name.isidentifier() or name in candidates:
+            raise SystemExit(f"--candidate {value!r}: expected a new NAME=JSON, NAME letters, digits and _")
+        candidates[name] = TrainingConfig(**{**json.loads(settings), "data": data, "init": str(init)})
+    return candidates
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m qa.training.sweep", description=__doc__.splitlines()[0])
+    commands = parser.add_subparsers(dest="command", required=True)
+    train = commands.add_parser("train", help="train the candidates at once and pack each into --out")
+    train.add_argument("--data", type=Path, required=True, help="a folder of SQuAD-format .json files")
+    train.add_argument("--out", type=Path, required=True, help="folder for the packed weights")
+    train.add_argument("--candidate", action="append", required=True, metavar="NAME=JSON",
+                       help="TrainingConfig fields of one candidate; repeatable")  # fmt: skip
+    train.add_argument("--init", type=Path, default=SHIPPED_MODEL, help="reader to continue from (default: shipped)")
+    train.add_argument("--budget", type=float, required=True, help="seconds each candidate may train")
+    train.add_argument("--work", type=Path, default=Path("/tmp"), help="folder for the runs (default /tmp)")
+    train.add_argument("--device", default="cuda", help="cuda (default) or cpu")
+    unpack = commands.add_parser("unpack", help="rebuild a packed candidate's model folder")
+    unpack.add_argument("source", type=Path, help="the folder the packed files came back to")
+    unpack.add_argument("name", help="the candidate's NAME")
+    unpack.add_argument("folder", type=Path, help="model folder to write")
+    unpack.add_argument("--init", type=Path, default=SHIPPED_MODEL, help="the --init it was trained from")
+    args = parser.parse_args(argv)
+
+    if args.command == "unpack":
+        manifests = json.loads((args.source / SWEEP).read_text())
+        if args.name not in manifests:
+            raise SystemExit(f"{args.source / SWEEP} names {', '.join(manifests)}, not {args.name}")
+        unpack_weights(args.source, manifests[args.name], args.init, args.folder)
+        print(f"{args.folder}: weights match the packed digest")
+        return 0
+    data = [str(path) for path in sorted(args.data.glob("*.json"))]
+    if not data:
+        raise SystemExit(f"--data {args.data}: no .json files")
+    candidates = _candidates(args.candidate, data, args.init.resolve())
+    # The candidates share one log: a progress line each half minute is enough
+    os.environ.setdefault("TQDM_MININTERVAL", "30")
+    args.out.mkdir(parents=True, exist_ok=True)
+    # One process per candidate: they share the GPU, each with its own CUDA context
+    context = multiprocessing.get_context("spawn")
+    processes = [context.Process(target=train_candidate, args=(name, config, args.work, args.out, args.budget,
+                                                              args.device), name=name)
+                 for name, config in candidates.items()]  # fmt: skip
+    for process in processes:
+        process.start()
+    for process in processes:
+        process.join()
+    failed = [process.name for process in processes if process.exitcode != 0]
+    packed = {name: json.loads((args.work / f"run-{name}" / MANIFEST).read_text())
+              for name in candidates if name not in failed}  # fmt: skip
+    (args.out / SWEEP).write_text(json.dumps(packed, indent=2) + "\n")
+    if failed:
+        print(f"failed: {', '.join(failed)}", file=sys.stderr)
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
