@@ -299,3 +299,17 @@ def test_a_sweep_trains_each_candidate_and_packs_a_stopped_one_from_its_last_ste
         assert all(np.array_equal(weights[k], v) for k, v in load_file(trained / "model.safetensors").items())
         shipped = load_file(SHIPPED_MODEL / "model.safetensors")
         assert not np.array_equal(weights["qa_outputs.weight"], shipped["qa_outputs.weight"])
+
+
+@pytest.mark.parametrize(
+    ("candidate", "message"),
+    [("a b={}", "NAME of ASCII letters"), ("x={epochs: 2}", "Expecting property name"),
+     ("x={\"epoch\": 2}", "unexpected keyword argument 'epoch'"),
+     ("x={\"questions_per_file\": {\"qamr.json\": 10}}", "not among the data files")],
+)  # fmt: skip
+def test_a_sweep_refuses_a_bad_candidate_before_training(tmp_path: Path, candidate: str, message: str) -> None:
+    _squad_file(tmp_path)
+    with pytest.raises(SystemExit, match=message):
+        sweep_main(["train", "--data", str(tmp_path), "--out", str(tmp_path / "out"), "--budget", "1",
+                    "--device", "cpu", "--candidate", candidate])  # fmt: skip
+    assert not (tmp_path / "out").exists()

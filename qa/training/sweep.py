@@ -17,6 +17,7 @@ import argparse
 import json
 import multiprocessing
 import os
+import re
 import shutil
 import sys
 import time
@@ -60,9 +61,15 @@ def _candidates(values: list[str], data: list[str], init: Path) -> dict[str, Tra
     candidates = {}
     for value in values:
         name, _, settings = value.partition("=")
-        if not name.isidentifier() or name in candidates:
-            raise SystemExit(f"--candidate {value!r}: expected a new NAME=JSON, NAME letters, digits and _")
-        candidates[name] = TrainingConfig(**{**json.loads(settings), "data": data, "init": str(init)})
+        # The name goes into file names that must survive the trip back
+        if not re.fullmatch(r"[A-Za-z0-9_]+", name) or name in candidates:
+            raise SystemExit(f"--candidate {value!r}: expected a new NAME=JSON, NAME of ASCII letters, digits and _")
+        try:
+            candidates[name] = TrainingConfig(**{**json.loads(settings), "data": data, "init": str(init)})
+            # Settings that training would refuse fail here, before any candidate starts
+            training_recipe(candidates[name])
+        except (json.JSONDecodeError, TypeError, ValueError) as error:
+            raise SystemExit(f"--candidate {name}: {error}") from None
     return candidates
 
 
