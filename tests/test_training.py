@@ -250,6 +250,15 @@ def test_packed_weights_come_back_bit_for_bit_and_a_damaged_part_is_refused(tmp_
     save_file(damaged, parts[0])
     with pytest.raises(ValueError, match="do not match"):
         unpack_weights(tmp_path / "packed", manifest, SHIPPED_MODEL, tmp_path / "again")
+    # From the command line the same refusals are messages: a damaged part, then a missing one, no manifest
+    (tmp_path / "packed" / "sweep.json").write_text(json.dumps({"stage": manifest}))
+    with pytest.raises(SystemExit, match="stage: the rebuilt weights do not match"):
+        sweep_main(["unpack", str(tmp_path / "packed"), "stage", str(tmp_path / "again")])
+    parts[0].unlink()
+    with pytest.raises(SystemExit, match="No such file.*stage.part0"):
+        sweep_main(["unpack", str(tmp_path / "packed"), "stage", str(tmp_path / "again")])
+    with pytest.raises(SystemExit, match="no readable sweep.json"):
+        sweep_main(["unpack", str(tmp_path), "stage", str(tmp_path / "again")])
 
 
 def test_a_model_whose_word_embeddings_changed_is_not_packed_without_them(tmp_path: Path) -> None:

@@ -93,10 +93,17 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
 
     if args.command == "unpack":
-        manifests = json.loads((args.source / SWEEP).read_text())
+        try:
+            manifests = json.loads((args.source / SWEEP).read_text())
+        except (OSError, json.JSONDecodeError) as error:
+            raise SystemExit(f"{args.source}: no readable {SWEEP} from a sweep ({error})") from None
         if args.name not in manifests:
             raise SystemExit(f"{args.source / SWEEP} names {', '.join(manifests)}, not {args.name}")
-        unpack_weights(args.source, manifests[args.name], args.init, args.folder)
+        # A missing or damaged part, or another --init, is a message, not a traceback
+        try:
+            unpack_weights(args.source, manifests[args.name], args.init, args.folder)
+        except (OSError, ValueError) as error:
+            raise SystemExit(str(error)) from None
         print(f"{args.folder}: weights match the packed digest")
         return 0
     data = [str(path) for path in sorted(args.data.glob("*.json"))]
