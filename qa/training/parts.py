@@ -89,6 +89,8 @@ def unpack_weights(source: Path, manifest: dict, init: Path, folder: Path) -> No
 
 def weights_digest(tensors: dict[str, torch.Tensor]) -> str:
     """SHA-256 over every tensor's name, dtype, shape and bytes, in name order."""
+    # Not the file's SHA-256 (onnx_encoder.weights_digest): the GPU machine's safetensors and
+    # transformers may lay out or annotate the file otherwise than the versions here
     digest = hashlib.sha256()
     for key in sorted(tensors):
         tensor = tensors[key].contiguous()

@@ -23,38 +23,21 @@ import sys
 import time
 from pathlib import Path
 
-import torch
-from transformers import BertForQuestionAnswering
-
-from qa.readers.span import SHIPPED_MODEL, load_reader_tokenizer
+from qa.readers.span import SHIPPED_MODEL
 from qa.training.parts import pack_weights, unpack_weights
-from qa.training.trainer import CHECKPOINT, TrainingConfig, export_model, train_reader, training_recipe
+from qa.training.trainer import TrainingConfig, train_reader, training_recipe
 
-MANIFEST = "manifest.json"
 # The file beside the parts that names them; one file for all candidates, since few files may travel
 SWEEP = "sweep.json"
 
 
-def train_candidate(name: str, config: TrainingConfig, work: Path, out: Path, budget_s: float, device: str) -> None:
-    """Train one candidate in `work/run-NAME` from scratch and pack its weights into `out`."""
-    run = work / f"run-{name}"
+def train_candidate(name: str, config: TrainingConfig, run: Path, budget_s: float, device: str) -> None:
+    """Train one candidate in `run` from scratch, leaving its model in `run/model` even when stopped."""
     # A leftover checkpoint from other settings would refuse to resume; this sweep always starts afresh
     shutil.rmtree(run, ignore_errors=True)
     began = time.monotonic()
-    finished = train_reader(config, run, time_budget_s=budget_s, device=device)
-    if not finished:
-        _export_checkpoint(config, run)
-    manifest = pack_weights(run / "model", Path(config.init), out, name)
-    (run / MANIFEST).write_text(json.dumps(manifest, indent=2) + "\n")
+    finished = train_reader(config, run, time_budget_s=budget_s, device=device, export_stopped=True)
     print(f"{name}: {'finished' if finished else 'stopped'} in {time.monotonic() - began:.0f} s", flush=True)
-
-
-def _export_checkpoint(config: TrainingConfig, run: Path) -> None:
-    state = torch.load(run / CHECKPOINT, map_location="cpu", weights_only=False)
-    model = BertForQuestionAnswering.from_pretrained(config.init, dtype=torch.float32)
-    model.load_state_dict(state["model"])
-    recipe = {**training_recipe(config), "stopped_at_step": state["step"]}
-    export_model(model, load_reader_tokenizer(Path(config.init)), run / "model", recipe)
 
 
 def _candidates(values: list[str], data: list[str], init: Path) -> dict[str, TrainingConfig]:
@@ -109,21 +92,24 @@ def main(argv: list[str] | None = None) -> int:
     data = [str(path) for path in sorted(args.data.glob("*.json"))]
     if not data:
         raise SystemExit(f"--data {args.data}: no .json files")
-    candidates = _candidates(args.candidate, data, args.init.resolve())
+    init = args.init.resolve()
+    candidates = _candidates(args.candidate, data, init)
     # The candidates share one log: a progress line each half minute is enough
     os.environ.setdefault("TQDM_MININTERVAL", "30")
     args.out.mkdir(parents=True, exist_ok=True)
     # One process per candidate: they share the GPU, each with its own CUDA context
     context = multiprocessing.get_context("spawn")
-    processes = [context.Process(target=train_candidate, args=(name, config, args.work, args.out, args.budget,
-                                                              args.device), name=name)
+    runs = {name: args.work / f"run-{name}" for name in candidates}
+    processes = [context.Process(target=train_candidate, name=name,
+                                 args=(name, config, runs[name], args.budget, args.device))
                  for name, config in candidates.items()]  # fmt: skip
     for process in processes:
         process.start()
     for process in processes:
         process.join()
     failed = [process.name for process in processes if process.exitcode != 0]
-    packed = {name: json.loads((args.work / f"run-{name}" / MANIFEST).read_text())
+    # Packing takes seconds on the CPU, once every candidate is done with the GPU
+    packed = {name: pack_weights(runs[name] / "model", init, args.out, name)
               for name in candidates if name not in failed}  # fmt: skip
     (args.out / SWEEP).write_text(json.dumps(packed, indent=2) + "\n")
     if failed:

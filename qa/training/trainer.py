@@ -62,7 +62,13 @@ class TrainingConfig:
     init: str | None = None
 
 
-def train_reader(config: TrainingConfig, out: Path, time_budget_s: float | None = None, device: str = "cpu") -> bool:
+def train_reader(
+    config: TrainingConfig,
+    out: Path,
+    time_budget_s: float | None = None,
+    device: str = "cpu",
+    export_stopped: bool = False,
+) -> bool:
     """Train, checkpointing to `out`, and write the final fp16 model to `out/model` when done.
 
     Args:
@@ -70,6 +76,8 @@ def train_reader(config: TrainingConfig, out: Path, time_budget_s: float | None 
         out: folder for `checkpoint.pt` and, at the end, `model/`.
         time_budget_s: stop after about this many seconds, with a checkpoint to resume from (default: none).
         device: "cpu" or "cuda".
+        export_stopped: when the budget stops the run, write `model/` as it stands too, its recipe
+            saying where it stopped (`stopped_at_step`) (default: False).
 
     Returns:
         True when training finished and the model was written; False when the budget ran out first.
@@ -137,6 +145,8 @@ def train_reader(config: TrainingConfig, out: Path, time_budget_s: float | None 
         if out_of_time and step < total_steps:
             progress.close()
             print(f"time budget reached at step {step:,} of {total_steps:,}; run the same command again to resume")
+            if export_stopped:
+                export_model(model, tokenizer, out / "model", {**recipe, "stopped_at_step": step})
             return False
     progress.close()
     export_model(model, tokenizer, out / "model", recipe)
