@@ -12,6 +12,8 @@ from pydantic import ValidationError
 from api.settings import Settings
 from qa.models import Precision
 
+WORKER_HEALTHCHECK_S = 60
+
 
 def main(argv: list[str] | None = None) -> int:
     try:
@@ -49,8 +51,8 @@ def _parser(settings: Settings) -> argparse.ArgumentParser:
 
     ask = command("ask", _ask, "Answer a question from the indexed reports, with citations.")
     ask.add_argument("question")
-    ask.add_argument("--top-k", type=int, default=5, help="passages to read (default 5)")
-    ask.add_argument("--max-answers", type=int, default=3, help="answers at most (default 3)")
+    ask.add_argument("--top-k", type=int, default=5, help="passages to read, 1 to 50 (default 5)")
+    ask.add_argument("--max-answers", type=int, default=3, help="answers at most, 1 to 20 (default 3)")
     ask.add_argument("--reader", help="reader name (default: the service's default reader)")
     ask.add_argument("--date-from", type=_date, help="only reports dated on or after YYYY-MM-DD")
     ask.add_argument("--date-to", type=_date, help="only reports dated on or before YYYY-MM-DD")
@@ -225,17 +227,21 @@ def _serve(args: argparse.Namespace, settings: Settings) -> int:
     served = settings.model_copy(update={"index_dir": args.index_dir, "host": args.host, "port": args.port})
     # Open the index before serving, so a missing or corrupt file is a one-line error, not a traceback.
     pipeline = _pipeline(args, settings)
+    # Built even for several workers: a bad setting, such as a damaged keys file, is a one-line error here.
+    app = create_app(served, pipeline=pipeline)
     if args.workers == 1:
-        uvicorn.run(create_app(served, pipeline=pipeline), host=args.host, port=args.port, log_config=log_config())
+        uvicorn.run(app, host=args.host, port=args.port, log_config=log_config())
         return 0
     # Several processes: each worker opens the index itself (settings reach it through the environment);
     # they share it through the write lock and the store's generation number.
     pipeline.store.close()
-    del pipeline
+    del app, pipeline
     os.environ.update({"REPORTQA_INDEX_DIR": str(args.index_dir), "REPORTQA_HOST": args.host})
+    # A worker loading its models on a busy machine can take longer than uvicorn's 5 s to answer
+    # the parent's health check, which would then kill and restart it, again and again.
     uvicorn.run(
         "api.main:create_app", factory=True, host=args.host, port=args.port, workers=args.workers,
-        log_config=log_config(),
+        log_config=log_config(), timeout_worker_healthcheck=WORKER_HEALTHCHECK_S,
     )  # fmt: skip
     return 0
 
@@ -316,9 +322,14 @@ def _questions_per_file(values: list[str]) -> dict[str, int]:
 
 
 def _documents(args: argparse.Namespace, settings: Settings) -> int:
+    from qa.pipeline import STORE_FILE
     from qa.store import DocumentStore
 
-    store = DocumentStore(args.index_dir / "store.sqlite3")
+    # Opening would create an empty store, so a mistyped --index-dir would list nothing, silently.
+    if not (args.index_dir / STORE_FILE).exists():
+        print(f"reportqa: {args.index_dir} holds no index; ingest reports with `reportqa ingest PATH`", file=sys.stderr)
+        return 1
+    store = DocumentStore(args.index_dir / STORE_FILE)
     for info in store.list_documents(0, store.count_documents()):
         print(f"{info.id}\t{info.date or '-'}\t{info.source}\t{info.passages} passages\t{info.title}")
     return 0

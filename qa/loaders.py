@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 
-from qa.models import Document
+from qa.models import Document, valid_unicode
 
 SUPPORTED_SUFFIXES = (".txt", ".md", ".html", ".htm", ".pdf", ".jsonl")
 _DATE_LINE = re.compile(r"^\s*date\s+(\d{4}-\d{2}-\d{2})\b")
@@ -88,7 +88,8 @@ def parse_date(value: str) -> str:
 
 def _read_text(path: Path) -> str:
     try:
-        raw = path.read_text(encoding="utf-8")
+        # utf-8-sig drops the byte-order mark some editors write, which would hide a date or title line.
+        raw = path.read_text(encoding="utf-8-sig")
     except UnicodeDecodeError as error:
         raise LoadError(f"not UTF-8 text ({error.reason} at byte {error.start})") from None
     return raw.replace("\r\n", "\n").replace("\r", "\n")
@@ -110,13 +111,12 @@ def _read_html(path: Path) -> tuple[str, str | None]:
 def _read_pdf(path: Path) -> tuple[str, str]:
     """The PDF's text with wrapped lines re-joined, and as extracted (lines kept, for the title)."""
     from pypdf import PdfReader
-    from pypdf.errors import PdfReadError
 
     try:
         reader = PdfReader(path)
         pages = [page.extract_text() or "" for page in reader.pages]
-    except (PdfReadError, ValueError, KeyError, OSError) as error:
-        raise LoadError(f"not a readable PDF ({error})") from None
+    except Exception as error:  # a damaged PDF can fail anywhere in pypdf, with many kinds of error
+        raise LoadError(f"not a readable PDF ({type(error).__name__}: {error})") from None
     # Re-join lines the PDF wrapped, so sentences are not cut at every line end.
     joined = [re.sub(r"(?<!\n)\n(?!\n)", " ", re.sub(r"-\n(?=[a-z])", "", page)).strip() for page in pages]
     text = "\n\n".join(page for page in joined if page)
@@ -151,6 +151,7 @@ def _shorten(title: str) -> str:
 
 
 def _load_jsonl(path: Path, source: str | None) -> Iterator[Document | Failure]:
+    lines_of_ids: dict[str, int] = {}
     for number, line in enumerate(_read_text(path).split("\n"), start=1):
         if not line.strip():
             continue
@@ -162,14 +163,26 @@ def _load_jsonl(path: Path, source: str | None) -> Iterator[Document | Failure]:
             text = record.get("text")
             if not isinstance(text, str) or not text.strip():
                 raise ValueError('"text" must be a non-empty string')
+            for name in ("id", "title", "source", "date"):
+                if isinstance(record.get(name), dict | list):
+                    raise ValueError(f'"{name}" must be a string')
+            key = str(record.get("id") or number)
+            # The id names the report across ingests: two lines with one id would take turns replacing it.
+            if record.get("id"):
+                if key in lines_of_ids:
+                    raise ValueError(f'"id" {key!r} is already used on line {lines_of_ids[key]}; give each its own')
+                lines_of_ids[key] = number
             report_date = record.get("date")
+            title, report_source = str(record.get("title") or ""), str(record.get("source") or source or path.stem)
+            for value in (text, title, report_source):
+                valid_unicode(value)
             yield Document(
                 id=slug(str(record.get("id") or f"{path.stem}-{number}")),
                 text=text,
-                title=str(record.get("title") or ""),
+                title=title,
                 date=parse_date(str(report_date)) if report_date else None,
-                source=str(record.get("source") or source or path.stem),
-                origin=f"{path.resolve()}#{record.get('id') or number}",
+                source=report_source,
+                origin=f"{path.resolve()}#{key}",
             )
         except ValueError as error:  # json.JSONDecodeError is a ValueError
             yield Failure(where, str(error))

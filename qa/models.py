@@ -65,3 +65,15 @@ class Filters:
 
     def is_empty(self) -> bool:
         return not (self.date_from or self.date_to or self.sources or self.document_ids)
+
+
+def valid_unicode(value: str) -> str:
+    """Return `value` if it is valid unicode; a lone surrogate (a JSON escape like \\ud800) raises ValueError.
+
+    Python strings may hold one, but UTF-8, SQLite and the tokenizers cannot.
+    """
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        raise ValueError("text contains an unpaired surrogate (invalid unicode); send valid UTF-8") from None
+    return value

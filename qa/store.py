@@ -71,6 +71,8 @@ class DocumentStore:
         self.path = path
         self._lock = threading.RLock()
         self._db = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+        # SQLite's lower() folds only ASCII, so searching for "Émile" would not find "émile" or even "Émile".
+        self._db.create_function("casefold", 1, _casefold, deterministic=True)
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.execute("PRAGMA synchronous=FULL")
         self._db.executescript(_SCHEMA)
@@ -264,10 +266,14 @@ def _passage(row: tuple) -> Passage:
 def _search_sql(query: str) -> tuple[str, tuple]:
     if not query.strip():
         return "", ()
-    # instr() matches literally (LIKE would treat % and _ as wildcards); lower() folds ASCII case.
-    needle = query.strip().lower()
-    clause = "WHERE " + " OR ".join(f"instr(lower(d.{c}), ?) > 0" for c in ("title", "id", "source", "text"))
+    # instr() matches literally (LIKE would treat % and _ as wildcards).
+    needle = query.strip().casefold()
+    clause = "WHERE " + " OR ".join(f"instr(casefold(d.{c}), ?) > 0" for c in ("title", "id", "source", "text"))
     return clause, (needle,) * 4
+
+
+def _casefold(value: str | None) -> str | None:
+    return value.casefold() if value is not None else None
 
 
 def _filter_sql(filters: Filters) -> tuple[list[str], tuple]:

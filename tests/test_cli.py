@@ -51,13 +51,20 @@ def test_ask_on_an_empty_index_names_the_ingest_command(tmp_path: Path, capsys) 
     assert "reportqa ingest" in capsys.readouterr().err
 
 
-def test_bad_filter_date_is_a_clear_error(tmp_path: Path, capsys) -> None:
+def test_bad_options_are_clear_errors(tmp_path: Path, capsys) -> None:
     index = str(tmp_path / "index")
     cli.main(["ingest", "--index-dir", index, str(CORPUS)])
     with pytest.raises(SystemExit) as exit_info:
         cli.main(["ask", "--index-dir", index, "--date-from", "last week", "Who?"])
     assert exit_info.value.code == 2
     assert "YYYY-MM-DD" in capsys.readouterr().err
+    for option, value, message in [("--top-k", "0", "top_k must be 1 to 50"), ("--top-k", "51", "top_k"),
+                                   ("--max-answers", "-1", "max_answers must be 1 to 20")]:  # fmt: skip
+        assert cli.main(["ask", "--index-dir", index, option, value, "Who?"]) == 2
+        assert message in capsys.readouterr().err
+    typo = tmp_path / "indx"
+    assert cli.main(["documents", "--index-dir", str(typo)]) == 1
+    assert "holds no index" in capsys.readouterr().err and not typo.exists()
 
 
 def test_a_bad_setting_is_named_without_a_traceback(monkeypatch, capsys) -> None:

@@ -76,6 +76,51 @@ def test_broken_pdf_and_binary_text_fail_with_a_reason(tmp_path: Path) -> None:
         _one(empty)
 
 
+def test_a_pdf_that_fails_deep_inside_pypdf_is_a_load_error(tmp_path: Path, monkeypatch) -> None:
+    import pypdf
+    from pypdf.errors import LimitReachedError
+
+    def damaged(_path: Path) -> None:
+        raise LimitReachedError("limit reached while decompressing")  # what a damaged stream raised
+
+    monkeypatch.setattr(pypdf, "PdfReader", damaged)
+    path = tmp_path / "damaged.pdf"
+    path.write_bytes(make_pdf(["A report."]))
+    with pytest.raises(LoadError, match="not a readable PDF"):
+        _one(path)
+
+
+def test_a_byte_order_mark_hides_neither_date_nor_title(tmp_path: Path) -> None:
+    text = tmp_path / "bom.txt"
+    text.write_text("date 2020-05-01 Wire\nHarbour news\n\nThe harbour reopened.", encoding="utf-8-sig")
+    document = _one(text)
+    assert (document.date, document.title) == ("2020-05-01", "Harbour news")
+    assert document.text.startswith("date")
+    markdown = tmp_path / "bom.md"
+    markdown.write_text("# Markdown Title\n\nBody.", encoding="utf-8-sig")
+    assert _one(markdown).title == "Markdown Title"
+    feed = tmp_path / "bom.jsonl"
+    feed.write_text(json.dumps({"id": "one", "text": "First line."}), encoding="utf-8-sig")
+    assert _one(feed).id == "one"
+
+
+def test_jsonl_lines_that_are_not_valid_reports_are_failures(tmp_path: Path) -> None:
+    path = tmp_path / "odd.jsonl"
+    lines = [
+        '{"id": "s1", "text": "The knave \\udc80 is Jack."}',
+        '{"id": "s2", "title": "\\ud800", "text": "A report."}',
+        json.dumps({"id": "s3", "title": {"a": 1}, "text": "A report."}),
+        json.dumps({"id": "s4", "text": "A report."}),
+        json.dumps({"id": "s4", "text": "The same id again."}),
+    ]
+    path.write_text("\n".join(lines), encoding="utf-8")
+    items = list(load_file(path))
+    assert [item.id for item in items if not isinstance(item, Failure)] == ["s4"]
+    reasons = [item.reason for item in items if isinstance(item, Failure)]
+    assert "unpaired surrogate" in reasons[0] and "unpaired surrogate" in reasons[1]
+    assert '"title" must be a string' in reasons[2] and "already used on line 4" in reasons[3]
+
+
 def test_jsonl_records_and_bad_lines(tmp_path: Path) -> None:
     path = tmp_path / "bulk.jsonl"
     lines = [
