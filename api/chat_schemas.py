@@ -2,9 +2,11 @@
 
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from api.schemas import AnswerOut, FiltersIn
+from qa.models import valid_unicode
+from qa.pipeline import MAX_ANSWERS, MAX_TOP_K
 
 MODEL_ID = "reportqa"
 
@@ -23,6 +25,12 @@ class ChatMessage(BaseModel):
     role: Literal["system", "developer", "user", "assistant", "tool", "function"]
     content: str | list[ContentPart] | None = None
 
+    @model_validator(mode="after")
+    def _valid_text(self) -> "ChatMessage":
+        # The text goes to the tokenizer, which cannot take an unpaired surrogate.
+        valid_unicode(self.text())
+        return self
+
     def text(self) -> str:
         if isinstance(self.content, list):
             return "\n".join(part.text or "" for part in self.content if part.type == "text")
@@ -40,8 +48,8 @@ class ChatIn(BaseModel):
     )
     messages: list[ChatMessage] = Field(min_length=1, description="The last user message is the question.")
     stream: bool = False
-    top_k: int = Field(5, ge=1, le=50, description="reportqa extension: passages to retrieve and read.")
-    max_answers: int = Field(3, ge=1, le=20, description="reportqa extension: answers to cite at most.")
+    top_k: int = Field(5, ge=1, le=MAX_TOP_K, description="reportqa extension: passages to retrieve and read.")
+    max_answers: int = Field(3, ge=1, le=MAX_ANSWERS, description="reportqa extension: answers to cite at most.")
     reader: str | None = Field(None, description="reportqa extension: reader name.")
     filters: FiltersIn = Field(default_factory=FiltersIn, description="reportqa extension: as in /v1/ask.")
 

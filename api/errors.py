@@ -1,4 +1,5 @@
-"""Exception handlers: every failure is a 4xx whose message says what to fix.
+"""Exception handlers: every failure is a 4xx whose message says what to fix (a 503 when the index
+files on the server are damaged, naming the repair).
 
 Bodies carry the message twice: as FastAPI's `detail`, and as OpenAI's `error.message`, so chat
 clients built on the OpenAI SDK show it too.
@@ -9,7 +10,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException
 
-from qa.pipeline import EmptyIndexError, UnknownDocumentError
+from qa.pipeline import DocumentExistsError, EmptyIndexError, IndexFilesError, UnknownDocumentError
 
 _ERROR_TYPES = {
     401: "authentication_error", 403: "permission_error", 404: "not_found_error", 409: "conflict_error",
@@ -17,8 +18,11 @@ _ERROR_TYPES = {
 }  # fmt: skip
 
 
-def error_response(status: int, message: str, headers: dict[str, str] | None = None, **extra) -> JSONResponse:
-    error = {"message": message, "type": _ERROR_TYPES.get(status, "invalid_request_error"), "code": status}
+def error_response(
+    status: int, message: str, headers: dict[str, str] | None = None, error_type: str | None = None, **extra
+) -> JSONResponse:
+    error_type = error_type or _ERROR_TYPES.get(status, "invalid_request_error")
+    error = {"message": message, "type": error_type, "code": status}
     return JSONResponse(status_code=status, content={"detail": message, "error": error, **extra}, headers=headers)
 
 
@@ -39,7 +43,16 @@ async def _validation(_: Request, error: RequestValidationError) -> JSONResponse
     return error_response(422, "; ".join(messages), errors=[{"loc": e["loc"], "msg": e["msg"]} for e in errors])
 
 
+# FastAPI's words when the body is not UTF-8, or JSON that Python will not parse (huge numbers, deep nesting).
+_FASTAPI_PARSE_ERROR = "There was an error parsing the body"
+
+
 async def _http(_: Request, error: HTTPException) -> JSONResponse:
+    if error.status_code == 400 and error.detail == _FASTAPI_PARSE_ERROR:
+        return error_response(
+            422, "the body is not readable JSON: send UTF-8 encoded JSON, without numbers thousands of digits "
+            "long or nesting hundreds of levels deep"
+        )  # fmt: skip
     return error_response(error.status_code, str(error.detail), headers=error.headers)
 
 
@@ -51,6 +64,16 @@ async def _unknown_document(_: Request, error: UnknownDocumentError) -> JSONResp
     return error_response(404, f"no document has id {error.args[0]!r}")
 
 
+async def _document_exists(_: Request, error: DocumentExistsError) -> JSONResponse:
+    document_id = error.args[0]
+    return error_response(409, f"document {document_id!r} exists; PUT /v1/documents/{document_id} replaces it")
+
+
+async def _damaged_index(_: Request, error: IndexFilesError) -> JSONResponse:
+    # The server's files, not the request, are at fault: a 503 that names the repair.
+    return error_response(503, f"the index cannot be read: {error}", error_type="server_error")
+
+
 async def _bad_value(_: Request, error: ValueError) -> JSONResponse:
     return error_response(422, str(error))
 
@@ -60,4 +83,6 @@ def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(HTTPException, _http)
     app.add_exception_handler(EmptyIndexError, _empty_index)
     app.add_exception_handler(UnknownDocumentError, _unknown_document)
+    app.add_exception_handler(DocumentExistsError, _document_exists)
+    app.add_exception_handler(IndexFilesError, _damaged_index)
     app.add_exception_handler(ValueError, _bad_value)

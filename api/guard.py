@@ -1,6 +1,7 @@
 """The request guard: API keys and scopes, a rate limit, and limits on body size and time."""
 
 import asyncio
+import logging
 import math
 import time
 
@@ -9,12 +10,13 @@ from fastapi.responses import Response
 
 from api.errors import error_response
 from api.settings import Settings
-from qa.keys import KeyFile, StoredKey
+from qa.keys import KeyFile, KeyFileError, StoredKey
 
 # Served without a key: health checks, and the page and API description, which hold no data.
 OPEN_PATHS = {"/healthz", "/readyz", "/", "/docs", "/docs/oauth2-redirect", "/openapi.json", "/redoc"}
 WRITE_METHODS = {"POST", "PUT", "PATCH", "DELETE"}
 MAX_TRACKED_CLIENTS = 10_000
+logger = logging.getLogger("reportqa.guard")
 
 
 class RateLimiter:
@@ -54,6 +56,12 @@ def is_loopback(host: str) -> bool:
 
 def install_guard(app: FastAPI, settings: Settings) -> None:
     keys = KeyFile(settings.api_keys) if settings.api_keys else None
+    if keys is not None:
+        # A damaged keys file stops the start-up with its name; a missing one is only a warning,
+        # since the service may start before `reportqa keys create` makes it.
+        keys.entries()
+        if not keys.path.exists():
+            logger.warning("the keys file %s does not exist: every request needs a key, and none exists", keys.path)
     limiter = RateLimiter(settings.rate_limit_per_minute, settings.rate_limit_burst)
 
     @app.middleware("http")
@@ -63,7 +71,16 @@ def install_guard(app: FastAPI, settings: Settings) -> None:
         if path not in OPEN_PATHS and not path.startswith("/static/"):
             # Who is asking, and may they?
             if keys is not None:
-                key, problem = _authenticate(request, keys)
+                try:
+                    key, problem = _authenticate(request, keys)
+                except KeyFileError as error:
+                    # Edited while serving: the operator must mend it; the client only learns it is not theirs to fix.
+                    logger.error("%s", error)
+                    return error_response(
+                        503,
+                        "the service's API keys file is damaged; its operator must restore it (the log says how)",
+                        error_type="server_error",
+                    )
                 if key is None:
                     return error_response(401, problem, headers={"WWW-Authenticate": "Bearer"})
                 if is_write(request) and key.scope != "write":
@@ -94,15 +111,35 @@ def install_guard(app: FastAPI, settings: Settings) -> None:
                 return error_response(400, "the Content-Length header is not a number")
             if int(length) > settings.max_body_bytes:
                 return error_response(413, too_big)
-        elif request.method in WRITE_METHODS and len(await request.body()) > settings.max_body_bytes:
+        elif request.method in WRITE_METHODS and not await _read_at_most(request, settings.max_body_bytes):
             return error_response(413, too_big)
-        # Not too long.
+        # Not too long; but a write is not cut off, as its worker thread would go on and store the
+        # document after a 503 told the client it failed.
+        if is_write(request):
+            return await call_next(request)
         try:
             return await asyncio.wait_for(call_next(request), timeout=settings.request_timeout_s)
         except TimeoutError:
             return error_response(
                 503, f"the request took longer than {settings.request_timeout_s:g} s; retry, or ask for less"
             )
+
+
+async def _read_at_most(request: Request, limit: int) -> bool:
+    """Read a body sent without Content-Length, stopping as soon as it passes `limit` bytes.
+
+    Returns:
+        False when the body is larger; otherwise True, with the body cached on the request as
+        `Request.body()` caches it, for the route to read.
+    """
+    chunks, size = [], 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limit:
+            return False
+        chunks.append(chunk)
+    request._body = b"".join(chunks)
+    return True
 
 
 def _authenticate(request: Request, keys: KeyFile) -> tuple[StoredKey | None, str]:

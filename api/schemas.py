@@ -6,20 +6,12 @@ from typing import Annotated
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator, model_validator
 
 from qa.answers import Answer
-from qa.models import Filters
-from qa.pipeline import MAX_QUESTION_CHARS
+from qa.models import Filters, valid_unicode
+from qa.pipeline import MAX_ANSWERS, MAX_QUESTION_CHARS, MAX_TOP_K
 
 DOCUMENT_ID_PATTERN = r"^[A-Za-z0-9_][A-Za-z0-9._-]{0,99}$"
 DocumentId = Annotated[str, StringConstraints(pattern=DOCUMENT_ID_PATTERN)]
 MAX_TEXT_CHARS = 5_000_000
-
-
-def _valid_unicode(value: str) -> str:
-    try:
-        value.encode("utf-8")
-    except UnicodeEncodeError:
-        raise ValueError("text contains an unpaired surrogate (invalid unicode); send valid UTF-8") from None
-    return value
 
 
 class ErrorDetail(BaseModel):
@@ -76,8 +68,8 @@ class AskIn(Request):
         min_length=1, max_length=MAX_QUESTION_CHARS, pattern=r"\S",
         description=f"The question, 1 to {MAX_QUESTION_CHARS} characters, not only spaces.",
     )  # fmt: skip
-    top_k: int = Field(5, ge=1, le=50, description="Passages to retrieve and read.")
-    max_answers: int = Field(3, ge=1, le=20, description="Answers to return at most.")
+    top_k: int = Field(5, ge=1, le=MAX_TOP_K, description="Passages to retrieve and read.")
+    max_answers: int = Field(3, ge=1, le=MAX_ANSWERS, description="Answers to return at most.")
     reader: str | None = Field(
         None, description='Reader: "span" (exact answer spans, the default) or "sentence" (whole sentences).'
     )
@@ -90,7 +82,7 @@ class AskIn(Request):
         # Before the declared constraints, so the message says what to fix in words.
         if not isinstance(value, str):
             return value
-        value = _valid_unicode(value).strip()
+        value = valid_unicode(value).strip()
         if not value:
             raise ValueError("question is empty; ask something, e.g. 'Who is the Russian defence minister?'")
         if len(value) > MAX_QUESTION_CHARS:
@@ -147,7 +139,7 @@ class DocumentIn(Request):
     @field_validator("text", "title", "source")
     @classmethod
     def _unicode(cls, value: str) -> str:
-        return _valid_unicode(value)
+        return valid_unicode(value)
 
     @field_validator("text", mode="before")
     @classmethod

@@ -34,5 +34,7 @@ class Settings(BaseSettings):
     rate_limit_per_minute: int = Field(600, ge=0, description="Requests a minute per key or address; 0 is no limit.")
     rate_limit_burst: int = Field(60, ge=1, description="Requests a key or address may make at once.")
     max_body_bytes: int = Field(10 * 1024 * 1024, ge=1024, description="Largest request body accepted.")
-    request_timeout_s: float = Field(30.0, gt=0, description="Longest a request may take before a 503.")
+    request_timeout_s: float = Field(
+        30.0, gt=0, description="Longest a question may take before a 503; writes are not cut off."
+    )
     worker_threads: int = Field(8, ge=1, le=200, description="Threads serving requests in each process.")

@@ -22,6 +22,10 @@ class StoredKey:
     created: str
 
 
+class KeyFileError(ValueError):
+    """The keys file cannot be read; the message names it and what is wrong."""
+
+
 class KeyFile:
     """The keys file named by `REPORTQA_API_KEYS`; written atomically, re-read when it changes.
 
@@ -37,12 +41,26 @@ class KeyFile:
         self._keys: list[StoredKey] = []
 
     def entries(self) -> list[StoredKey]:
+        """The stored keys, re-read when the file changed; no file means no keys.
+
+        Raises:
+            KeyFileError: the file is not a keys file (hand-edited, truncated, or another file).
+        """
         mtime = self.path.stat().st_mtime_ns if self.path.exists() else None
         if mtime != self._loaded_mtime:
-            raw = json.loads(self.path.read_text(encoding="utf-8")) if mtime is not None else {"keys": []}
-            self._keys = [StoredKey(**entry) for entry in raw["keys"]]
+            self._keys = self._read() if mtime is not None else []
             self._loaded_mtime = mtime
         return self._keys
+
+    def _read(self) -> list[StoredKey]:
+        try:
+            raw = json.loads(self.path.read_text(encoding="utf-8"))
+            return [StoredKey(**entry) for entry in raw["keys"]]
+        except (OSError, ValueError, KeyError, TypeError) as error:
+            raise KeyFileError(
+                f"the keys file {self.path} is not readable ({type(error).__name__}: {error}); restore it, "
+                "or move it away and create keys again with `reportqa keys create`"
+            ) from None
 
     def find(self, secret: str) -> StoredKey | None:
         """The key whose hash matches, compared in constant time against every stored hash."""

@@ -27,6 +27,8 @@ STORE_FILE = "store.sqlite3"
 VECTORS_FILE = "vectors.faiss"
 LOCK_FILE = "write.lock"
 MAX_QUESTION_CHARS = 1000
+MAX_TOP_K = 50
+MAX_ANSWERS = 20
 
 
 class IndexFilesError(ValueError):
@@ -39,6 +41,10 @@ class EmptyIndexError(Exception):
 
 class UnknownDocumentError(KeyError):
     """No document has this id."""
+
+
+class DocumentExistsError(Exception):
+    """A document meant to be new has an id already in use (its first argument)."""
 
 
 @dataclass(frozen=True)
@@ -197,21 +203,41 @@ class Pipeline:
 
     # --- writing -------------------------------------------------------------------------------
 
-    def add_documents(self, documents: list[Document]) -> WriteResult:
-        """Add or replace documents (by id); an unchanged document is skipped."""
-        added, replaced, skipped, changed = [], [], [], []
+    def add_documents(self, documents: list[Document], replace: bool = True) -> WriteResult:
+        """Add or replace documents (by id); an unchanged document is skipped.
+
+        Args:
+            documents: the documents to store.
+            replace: whether an id in use may be replaced (default True); when False, such an id
+                raises DocumentExistsError, checked again under the write lock so that two writers
+                cannot both create it.
+        """
+        if not replace:
+            self._refuse_existing(documents)
+        skipped, changed = [], []
         for document in documents:
             digest = content_hash(document)
-            previous = self.store.content_hash(document.id)
-            if previous == digest:
+            if self.store.content_hash(document.id) == digest:
                 skipped.append(document.id)
                 continue
-            (replaced if previous else added).append(document.id)
             changed.append((document, digest))
         # Embedding is the slow part: do it before taking the write lock.
         passages = self._embed_passages([document for document, _ in changed])
-        self._write(lambda: [self._put(doc, digest, new) for (doc, digest), new in zip(changed, passages, strict=True)])
+        added, replaced = [], []
+
+        def put_all() -> None:
+            for (document, digest), new in zip(changed, passages, strict=True):
+                # Classified under the lock: another writer may have created the id meanwhile.
+                (replaced if self.store.content_hash(document.id) else added).append(document.id)
+                self._put(document, digest, new)
+
+        self._write(put_all, precondition=None if replace else lambda: self._refuse_existing(documents))
         return WriteResult(added, replaced, skipped, sum(len(p) for p in passages))
+
+    def _refuse_existing(self, documents: list[Document]) -> None:
+        taken = next((d.id for d in documents if self.store.content_hash(d.id) is not None), None)
+        if taken is not None:
+            raise DocumentExistsError(taken)
 
     def delete_document(self, document_id: str) -> None:
         if self.store.content_hash(document_id) is None:
@@ -224,9 +250,12 @@ class Pipeline:
         if passages:
             self.vectors.add(np.array(new_ids, np.int64), np.stack([vector for _, vector in passages]))
 
-    def _write(self, change: Callable[[], object]) -> None:
+    def _write(self, change: Callable[[], object], precondition: Callable[[], None] | None = None) -> None:
         with self._lock, file_lock(self.index_dir / LOCK_FILE):
             self._refresh()
+            # Checked before the transaction: a refusal changes nothing, so nothing needs reloading.
+            if precondition is not None:
+                precondition()
             try:
                 with self.store.transaction():
                     change()
@@ -288,8 +317,8 @@ class Pipeline:
 
         Args:
             question: the question, 1 to 1,000 characters.
-            top_k: passages to retrieve and read (default 5).
-            max_answers: answers to return at most (default 3).
+            top_k: passages to retrieve and read, 1 to 50 (default 5).
+            max_answers: answers to return at most, 1 to 20 (default 3).
             reader: a name in `readers`; the default reader when None.
             filters: restricts which documents are searched.
 
@@ -300,6 +329,10 @@ class Pipeline:
         question = question.strip()
         if not question or len(question) > MAX_QUESTION_CHARS:
             raise ValueError(f"question must be 1 to {MAX_QUESTION_CHARS} characters (after trimming spaces)")
+        if not 1 <= top_k <= MAX_TOP_K:
+            raise ValueError(f"top_k must be 1 to {MAX_TOP_K}, not {top_k}")
+        if not 1 <= max_answers <= MAX_ANSWERS:
+            raise ValueError(f"max_answers must be 1 to {MAX_ANSWERS}, not {max_answers}")
         chosen = self.readers.get(reader or self.default_reader)
         if chosen is None:
             raise ValueError(f"reader must be one of {sorted(self.readers)}, not {reader!r}")
@@ -311,9 +344,11 @@ class Pipeline:
         passages = self.retrieve(Question(question, vector), top_k, filters)
         retrieved = time.perf_counter()
         spans = chosen.read(Question(question, vector), passages, max_answers)
-        # A document deleted since retrieval has nothing to cite any more.
+        # A document deleted or replaced since retrieval no longer has the text that was read at
+        # these offsets; citing it would break `text[start:end] == answer`.
         documents = {doc_id: self.store.document(doc_id) for doc_id in {span.document_id for span in spans}}
-        spans = [span for span in spans if documents[span.document_id] is not None]
+        read = {scored.passage.id: scored.passage for scored in passages}
+        spans = [span for span in spans if _still_holds(documents[span.document_id], read[span.passage_id])]
         threshold = self.no_answer_threshold if self.no_answer_threshold is not None else chosen.no_answer_threshold
         answers = assemble_answers(spans, documents, max_answers, threshold)
         finished = time.perf_counter()
@@ -324,6 +359,10 @@ class Pipeline:
             "total": (finished - started) * 1000,
         }
         return AskResult(question, answers, not answers, passages, {k: round(v, 2) for k, v in timings.items()})
+
+
+def _still_holds(document: Document | None, passage: Passage) -> bool:
+    return document is not None and document.text[passage.start : passage.end] == passage.text
 
 
 def _open_store(path: Path) -> DocumentStore:

@@ -46,8 +46,10 @@ class SparseIndex:
             tokens = bm25s.tokenize(
                 [plain_forms(text) for text in texts], stopwords="en", stemmer=self._stemmer, show_progress=False
             )
-            self._bm25 = bm25s.BM25(k1=self.k1, b=self.b)
-            self._bm25.index(tokens, show_progress=False)
+            # Passages of only stop words, emoji or punctuation leave no vocabulary, which bm25s refuses.
+            if tokens.vocab:
+                self._bm25 = bm25s.BM25(k1=self.k1, b=self.b)
+                self._bm25.index(tokens, show_progress=False)
 
     def search(self, query: str, k: int, allowed_ids: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
         """Return up to k passage ids with a positive BM25 score, best first."""

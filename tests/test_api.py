@@ -8,7 +8,7 @@ from fastapi.testclient import TestClient
 
 from api.main import create_app
 from api.settings import Settings
-from qa.pipeline import Pipeline
+from qa.pipeline import VECTORS_FILE, Pipeline
 from tests.conftest import SPUTNIK_ID, TASS_ID
 
 
@@ -117,10 +117,19 @@ def test_text_with_nul_and_invisible_characters_is_stored_exactly(writable_clien
         assert stored["text"] == text and stored["characters"] == len(text)
 
 
-def test_malformed_json_is_a_422(client: TestClient) -> None:
-    response = client.post("/v1/ask", content=b'{"question": "Who', headers={"Content-Type": "application/json"})
+@pytest.mark.parametrize(
+    ("body", "expected"),
+    [
+        (b'{"question": "Who', "not valid JSON"),
+        (b'{"question": "who\xff"}', "UTF-8 encoded JSON"),  # not UTF-8
+        (b'{"question": "Who?", "top_k": ' + b"9" * 5000 + b"}", "UTF-8 encoded JSON"),  # past Python's int limit
+        (b"[" * 100_000, "UTF-8 encoded JSON"),  # deeper than the parser recurses
+    ],
+)
+def test_malformed_json_is_a_422(client: TestClient, body: bytes, expected: str) -> None:
+    response = client.post("/v1/ask", content=body, headers={"Content-Type": "application/json"})
     assert response.status_code == 422
-    assert "not valid JSON" in response.json()["detail"]
+    assert expected in response.json()["detail"]
 
 
 def test_asking_before_ingest_names_the_command(empty_client: TestClient) -> None:
@@ -192,6 +201,14 @@ def test_bad_document_requests_are_4xx_and_lose_nothing(
     assert response.json()["detail"]
     assert writable_client.get(f"/v1/documents/{SPUTNIK_ID}").json() == before
     assert writable_client.get("/v1/documents").json()["total"] == 2
+
+
+def test_a_damaged_index_is_a_503_that_names_the_repair(writable_client: TestClient, corpus_pipeline: Pipeline) -> None:
+    (corpus_pipeline.index_dir / VECTORS_FILE).unlink()
+    with corpus_pipeline.store.transaction():
+        corpus_pipeline.store.bump_generation()  # as another process's write would, so the server reloads
+    response = writable_client.post("/v1/ask", json={"question": "Who is the Russian defence minister?"})
+    assert response.status_code == 503 and "reportqa reindex" in response.json()["detail"]
 
 
 def test_verify_reports_what_is_really_there(client: TestClient) -> None:

@@ -82,3 +82,13 @@ def test_bad_requests_are_clear_4xx(client: openai.OpenAI, request_body: dict, e
     with pytest.raises(error) as raised:
         client.chat.completions.create(**request_body)
     assert message in str(raised.value)
+
+
+@pytest.mark.parametrize("content", ['"a\\ud800"', '[{"type": "text", "text": "a\\ud800"}]'])
+def test_a_lone_surrogate_in_a_message_is_a_422(live_server: str, content: str) -> None:
+    # Written as a JSON escape, as any client can send it; the tokenizer cannot take it.
+    body = '{"model": "reportqa", "messages": [{"role": "user", "content": ' + content + "}]}"
+    response = httpx.post(
+        f"{live_server}/v1/chat/completions", content=body, headers={"Content-Type": "application/json"}
+    )
+    assert response.status_code == 422 and "unpaired surrogate" in response.json()["detail"]

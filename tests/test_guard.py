@@ -5,6 +5,7 @@ import logging
 from collections.abc import Iterator
 from pathlib import Path
 
+import anyio
 import pytest
 from fastapi.testclient import TestClient
 
@@ -12,7 +13,7 @@ from api.main import create_app
 from api.observability import JsonFormatter
 from api.settings import Settings
 from qa import cli
-from qa.keys import KeyFile
+from qa.keys import KeyFile, KeyFileError
 from qa.pipeline import Pipeline
 
 ASK = {"question": "Who is the Russian defence minister?"}
@@ -107,6 +108,30 @@ def test_body_over_the_limit_is_413_and_stores_nothing(corpus_pipeline: Pipeline
         assert client.get("/v1/documents").json()["total"] == 2
 
 
+def test_a_body_without_length_is_read_only_until_it_passes_the_limit(corpus_pipeline: Pipeline) -> None:
+    # Straight through ASGI, since the test client reads the whole body before the app sees it.
+    app = create_app(Settings(index_dir=corpus_pipeline.index_dir, max_body_bytes=2048), pipeline=corpus_pipeline)
+    chunks_sent, messages = 0, []
+
+    async def receive() -> dict:
+        nonlocal chunks_sent
+        chunks_sent += 1
+        return {"type": "http.request", "body": b"w" * 1024, "more_body": chunks_sent < 100}
+
+    async def send(message: dict) -> None:
+        messages.append(message)
+
+    scope = {
+        "type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1", "method": "POST", "scheme": "http",
+        "path": "/v1/documents", "raw_path": b"/v1/documents", "query_string": b"", "root_path": "",
+        "headers": [(b"content-type", b"application/json"), (b"host", b"testserver")],
+        "client": ("127.0.0.1", 50000), "server": ("testserver", 80),
+    }  # fmt: skip
+    anyio.run(app, scope, receive, send)
+    assert messages[0]["status"] == 413
+    assert chunks_sent == 3, "the 3rd KiB passes the 2 KiB limit; the other 97 are never read"
+
+
 def test_rate_limit_is_429_with_retry_after(corpus_pipeline: Pipeline) -> None:
     for client in _client(corpus_pipeline, rate_limit_per_minute=2, rate_limit_burst=3):
         statuses = [client.post("/v1/ask", json=ASK).status_code for _ in range(4)]
@@ -117,10 +142,14 @@ def test_rate_limit_is_429_with_retry_after(corpus_pipeline: Pipeline) -> None:
         assert client.get("/healthz").status_code == 200, "health checks are never rate limited"
 
 
-def test_slow_request_is_503(corpus_pipeline: Pipeline) -> None:
+def test_slow_question_is_503_but_a_slow_write_finishes(corpus_pipeline: Pipeline) -> None:
     for client in _client(corpus_pipeline, request_timeout_s=0.0001):
         response = client.post("/v1/ask", json=ASK)
         assert response.status_code == 503 and "longer than" in response.json()["detail"]
+        # A 503 here would be a lie: the document would be stored anyway, and a retry store it twice.
+        written = client.post("/v1/documents", json=REPORT)
+        assert written.status_code == 201
+        assert corpus_pipeline.store.document(written.json()["id"]).text == REPORT["text"]
 
 
 def test_request_ids_metrics_and_json_logs(corpus_pipeline: Pipeline, caplog: pytest.LogCaptureFixture) -> None:
@@ -153,6 +182,21 @@ def test_keys_command(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
     assert cli.main(["keys", "--file", path, "revoke", "bot"]) == 0
     assert cli.main(["keys", "--file", path, "revoke", "bot"]) == 2
     assert "no key is named" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("content", ["{not json", '{"keys": [{"name": "x"}]}', "", '["a list"]'])
+def test_a_damaged_keys_file_is_named_at_start_up_and_a_503_while_serving(
+    corpus_pipeline: Pipeline, keys: dict, capsys: pytest.CaptureFixture, content: str
+) -> None:
+    path = keys["file"].path
+    for client in _client(corpus_pipeline, api_keys=path):
+        path.write_text(content, encoding="utf-8")
+        response = client.get("/v1/sources", headers=_bearer(keys["read"]))
+        assert response.status_code == 503 and "keys file is damaged" in response.json()["detail"]
+    with pytest.raises(KeyFileError, match=str(path)):
+        create_app(Settings(index_dir=corpus_pipeline.index_dir, api_keys=path), pipeline=corpus_pipeline)
+    assert cli.main(["keys", "--file", str(path), "list"]) == 2
+    assert str(path) in capsys.readouterr().err
 
 
 def test_rate_limiter_forgets_idle_clients_without_anyone_being_limited(monkeypatch) -> None:

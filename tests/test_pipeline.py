@@ -1,5 +1,6 @@
 """The pipeline on the real model: answers, citations, re-ingestion, deletion, crash recovery."""
 
+import json
 from pathlib import Path
 
 import numpy as np
@@ -10,7 +11,15 @@ from hypothesis import strategies as st
 from embeddings.index import VectorIndex
 from qa.ingest import ingest_paths
 from qa.models import Document, Filters
-from qa.pipeline import STORE_FILE, VECTORS_FILE, EmptyIndexError, IndexFilesError, Pipeline, UnknownDocumentError
+from qa.pipeline import (
+    STORE_FILE,
+    VECTORS_FILE,
+    DocumentExistsError,
+    EmptyIndexError,
+    IndexFilesError,
+    Pipeline,
+    UnknownDocumentError,
+)
 from tests.conftest import CORPUS, SPUTNIK_ID, TASS_ID
 
 
@@ -99,9 +108,23 @@ def test_same_file_name_in_two_folders_gets_two_ids(tmp_path: Path, pipeline: Pi
 def test_unreadable_file_is_reported_and_the_rest_ingested(tmp_path: Path, pipeline: Pipeline) -> None:
     (tmp_path / "good.txt").write_text("The bridge was repaired.", encoding="utf-8")
     (tmp_path / "bad.pdf").write_bytes(b"not a pdf at all")
+    # Valid JSON that is not valid unicode: refused by the loader, not by SQLite or the tokenizer mid-batch.
+    (tmp_path / "feed.jsonl").write_text('{"id": "knave", "text": "The knave \\udc80 is Jack."}\n', encoding="utf-8")
     report = ingest_paths(pipeline, [tmp_path], show_progress=False)
     assert report.added == ["good"]
-    assert [Path(f.path).name for f in report.failures] == ["bad.pdf"]
+    assert [Path(f.path.split(":")[0]).name for f in report.failures] == ["bad.pdf", "feed.jsonl"]
+
+
+def test_a_repeated_jsonl_id_is_refused_and_reingesting_changes_nothing(tmp_path: Path, pipeline: Pipeline) -> None:
+    feed = tmp_path / "feed.jsonl"
+    records = [{"id": "rep", "title": "First", "text": "The first report."},
+               {"id": "rep", "title": "Second", "text": "The second report."}]  # fmt: skip
+    feed.write_text("\n".join(json.dumps(r) for r in records), encoding="utf-8")
+    for _ in range(3):
+        report = ingest_paths(pipeline, [feed], show_progress=False)
+        assert [f.path.rsplit(":", 1)[1] for f in report.failures] == ["2"]
+        assert "line 1" in report.failures[0].reason
+        assert [d.title for d in pipeline.store.list_documents(0, 10)] == ["First"]
 
 
 def test_delete_removes_passages_and_vectors(corpus_pipeline: Pipeline) -> None:
@@ -114,6 +137,42 @@ def test_delete_removes_passages_and_vectors(corpus_pipeline: Pipeline) -> None:
     assert all(p.passage.document_id == TASS_ID for p in result.passages)
     with pytest.raises(UnknownDocumentError):
         corpus_pipeline.delete_document(SPUTNIK_ID)
+
+
+def test_an_answer_from_a_document_replaced_while_reading_is_dropped(pipeline: Pipeline, monkeypatch) -> None:
+    text = "Springfield held an election in May. " * 12 + "The mayor of Springfield is Ada Lovelace."
+    pipeline.add_documents([Document(id="race", text=text)])
+    question = "Who is the mayor of Springfield?"
+    assert pipeline.ask(question).answers[0].text == "Ada Lovelace"
+    reader = pipeline.readers[pipeline.default_reader]
+    read = reader.read
+
+    def read_then_replace(*args, **kwargs):
+        spans = read(*args, **kwargs)
+        pipeline.add_documents([Document(id="race", text="Springfield news.")])
+        return spans
+
+    monkeypatch.setattr(reader, "read", read_then_replace)
+    result = pipeline.ask(question)
+    assert result.no_answer and result.answers == []
+
+
+def test_creating_an_id_another_writer_took_meanwhile_is_refused(pipeline: Pipeline, monkeypatch) -> None:
+    embed = pipeline._embed_passages
+
+    def embed_while_another_writer_creates_it(documents):
+        embedded = embed(documents)
+        monkeypatch.setattr(pipeline, "_embed_passages", embed)
+        pipeline.add_documents([Document(id="same", text="The other writer came first.")])
+        return embedded
+
+    monkeypatch.setattr(pipeline, "_embed_passages", embed_while_another_writer_creates_it)
+    with pytest.raises(DocumentExistsError):
+        pipeline.add_documents([Document(id="same", text="This one came second.")], replace=False)
+    assert pipeline.store.document("same").text == "The other writer came first."
+    with pytest.raises(DocumentExistsError):
+        pipeline.add_documents([Document(id="same", text="And this one third.")], replace=False)
+    assert set(pipeline.vectors.ids().tolist()) == set(pipeline.store.passage_ids().tolist())
 
 
 def test_reopening_reconciles_vectors_with_the_store(corpus_pipeline: Pipeline, encoder) -> None:

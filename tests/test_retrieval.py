@@ -55,6 +55,13 @@ def test_empty_sparse_index_and_stop_word_queries_return_nothing() -> None:
     assert len(sparse.search("is it the ???", k=3)[0]) == 0
 
 
+def test_passages_without_any_word_leave_bm25_empty_instead_of_failing() -> None:
+    sparse = SparseIndex()
+    sparse.build(np.array([1, 2], np.int64), ["😀😀 🎉", "The the a an of."])
+    assert len(sparse) == 2
+    assert len(sparse.search("Who is there?", k=3)[0]) == 0
+
+
 def test_stemming_matches_word_forms() -> None:
     sparse = SparseIndex()
     sparse.build(IDS, TEXTS)

@@ -3,7 +3,7 @@
 import uuid
 from typing import Annotated
 
-from fastapi import APIRouter, HTTPException, Path, Query, Response, status
+from fastapi import APIRouter, Path, Query, Response, status
 
 from api.dependencies import PipelineDep
 from api.schemas import DOCUMENT_ID_PATTERN, DocumentIn, DocumentOut, DocumentPage, DocumentSummary, NewDocumentIn
@@ -37,11 +37,7 @@ def get_document(document_id: str, pipeline: PipelineDep) -> DocumentOut:
 def add_document(body: NewDocumentIn, pipeline: PipelineDep) -> DocumentOut:
     """Add one report. An id already in use is refused: replace that report with PUT."""
     document_id = body.id or f"{slug(body.title)[:40]}-{uuid.uuid4().hex[:12]}"
-    if pipeline.store.content_hash(document_id) is not None:
-        raise HTTPException(
-            status_code=409, detail=f"document {document_id!r} exists; PUT /v1/documents/{document_id} replaces it"
-        )
-    pipeline.add_documents([_document(document_id, body)])
+    pipeline.add_documents([_document(document_id, body)], replace=False)
     return _document_out(pipeline, document_id)
 
 
