@@ -14,7 +14,7 @@ from qa.pipeline import DocumentExistsError, EmptyIndexError, IndexFilesError, U
 
 _ERROR_TYPES = {
     401: "authentication_error", 403: "permission_error", 404: "not_found_error", 409: "conflict_error",
-    413: "request_too_large", 429: "rate_limit_error", 503: "timeout_error",
+    413: "request_too_large", 429: "rate_limit_error", 500: "server_error", 503: "timeout_error",
 }  # fmt: skip
 
 

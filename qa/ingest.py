@@ -7,7 +7,7 @@ from pathlib import Path
 
 from tqdm import tqdm
 
-from qa.loaders import Failure, LoadError, discover, load_file
+from qa.loaders import MAX_ID_CHARS, Failure, LoadError, discover, load_file
 from qa.models import Document
 from qa.pipeline import Pipeline
 
@@ -83,7 +83,8 @@ def _with_stable_id(pipeline: Pipeline, document: Document, taken: set[str]) -> 
     owner = pipeline.store.document(document.id)
     if document.id in taken or (owner is not None and owner.origin != document.origin):
         suffix = hashlib.sha1(document.origin.encode("utf-8", "surrogatepass")).hexdigest()[:8]
-        return _replace_id(document, f"{document.id}-{suffix}")
+        # Within the API's 100 characters, so the document can be replaced with PUT like any other.
+        return _replace_id(document, f"{document.id[: MAX_ID_CHARS - 9]}-{suffix}")
     return document
 
 

@@ -12,6 +12,7 @@ from qa.models import Document, valid_unicode
 SUPPORTED_SUFFIXES = (".txt", ".md", ".html", ".htm", ".pdf", ".jsonl")
 _DATE_LINE = re.compile(r"^\s*date\s+(\d{4}-\d{2}-\d{2})\b")
 _MAX_TITLE = 200
+MAX_ID_CHARS = 100
 
 
 class LoadError(Exception):
@@ -30,7 +31,11 @@ def discover(paths: list[Path]) -> tuple[list[Path], list[Failure]]:
     failures: list[Failure] = []
     for path in paths:
         if path.is_dir():
-            files.extend(sorted(p for p in path.rglob("*") if p.is_file() and p.suffix.lower() in SUPPORTED_SUFFIXES))
+            found = sorted(p for p in path.rglob("*") if p.suffix.lower() in SUPPORTED_SUFFIXES)
+            files.extend(p for p in found if p.is_file())
+            # A link to a file that has gone would otherwise vanish from the ingest without a word.
+            failures.extend(Failure(str(p), "a broken link: its target does not exist") for p in found
+                            if p.is_symlink() and not p.exists())  # fmt: skip
         elif path.is_file():
             if path.suffix.lower() in SUPPORTED_SUFFIXES:
                 files.append(path)
@@ -73,7 +78,7 @@ def load_file(path: Path, source: str | None = None) -> Iterator[Document | Fail
 def slug(name: str) -> str:
     """A document id made of letters, digits, '.', '_' and '-'."""
     cleaned = re.sub(r"[^A-Za-z0-9._-]+", "-", name).strip("-.")
-    return cleaned[:100] or "document"
+    return cleaned[:MAX_ID_CHARS] or "document"
 
 
 def parse_date(value: str) -> str:

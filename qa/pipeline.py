@@ -333,7 +333,7 @@ class Pipeline:
             raise ValueError(f"top_k must be 1 to {MAX_TOP_K}, not {top_k}")
         if not 1 <= max_answers <= MAX_ANSWERS:
             raise ValueError(f"max_answers must be 1 to {MAX_ANSWERS}, not {max_answers}")
-        chosen = self.readers.get(reader or self.default_reader)
+        chosen = self.readers.get(self.default_reader if reader is None else reader)
         if chosen is None:
             raise ValueError(f"reader must be one of {sorted(self.readers)}, not {reader!r}")
         if not self.store.has_passages():

@@ -147,9 +147,11 @@ def test_discover_recurses_and_reports_unsupported(tmp_path: Path) -> None:
     (tmp_path / "a" / "b" / "deep.txt").write_text("x", encoding="utf-8")
     (tmp_path / "a" / "skip.bin").write_bytes(b"\0")
     (tmp_path / "image.png").write_bytes(b"\0")
+    (tmp_path / "a" / "gone.md").symlink_to(tmp_path / "deleted.md")
     files, failures = discover([tmp_path / "a", tmp_path / "image.png", tmp_path / "missing"])
     assert files == [tmp_path / "a" / "b" / "deep.txt"]
-    assert [Path(f.path).name for f in failures] == ["image.png", "missing"]
+    assert [Path(f.path).name for f in failures] == ["gone.md", "image.png", "missing"]
+    assert "broken link" in failures[0].reason
 
 
 @pytest.mark.parametrize("value", ["2020-02-30", "20-01-01", "2020-1-1", "yesterday"])

@@ -71,6 +71,11 @@ def test_asking_an_empty_index_names_the_ingest_command(pipeline: Pipeline) -> N
         pipeline.ask("Anything?")
 
 
+def test_an_empty_reader_name_is_refused_not_read_as_the_default(shared_corpus_pipeline: Pipeline) -> None:
+    with pytest.raises(ValueError, match="reader must be one of"):
+        shared_corpus_pipeline.ask("Who is the Russian defence minister?", reader="")
+
+
 @pytest.mark.parametrize("question", ["", "   ", "x" * 1001])
 def test_bad_questions_are_refused(shared_corpus_pipeline: Pipeline, question: str) -> None:
     with pytest.raises(ValueError, match="1 to 1000"):
@@ -96,12 +101,15 @@ def test_reingest_skips_unchanged_and_replaces_changed(tmp_path: Path, pipeline:
     assert "airport" in pipeline.ask("What closed on Tuesday?").answers[0].text
 
 
-def test_same_file_name_in_two_folders_gets_two_ids(tmp_path: Path, pipeline: Pipeline) -> None:
+@pytest.mark.parametrize("name", ["report", "r" * 120])
+def test_same_file_name_in_two_folders_gets_two_ids(tmp_path: Path, pipeline: Pipeline, name: str) -> None:
     for folder in ("a", "b"):
         (tmp_path / folder).mkdir()
-        (tmp_path / folder / "report.txt").write_text(f"Report from folder {folder}.", encoding="utf-8")
+        (tmp_path / folder / f"{name}.txt").write_text(f"Report from folder {folder}.", encoding="utf-8")
     report = ingest_paths(pipeline, [tmp_path], show_progress=False)
-    assert len(report.added) == 2 and report.added[0] == "report" and report.added[1].startswith("report-")
+    first, second = report.added
+    assert first == name[:100] and second.startswith(name[:91] + "-")
+    assert len(second) <= 100, "within the API's ids, so PUT can replace it"
     assert ingest_paths(pipeline, [tmp_path], show_progress=False).skipped == report.added
 
 
