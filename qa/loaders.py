@@ -179,7 +179,7 @@ def _load_jsonl(path: Path, source: str | None) -> Iterator[Document | Failure]:
                 lines_of_ids[key] = number
             report_date = record.get("date")
             title, report_source = str(record.get("title") or ""), str(record.get("source") or source or path.stem)
-            for value in (text, title, report_source):
+            for value in (text, title, report_source, key):
                 valid_unicode(value)
             yield Document(
                 id=slug(str(record.get("id") or f"{path.stem}-{number}")),
