@@ -29,6 +29,8 @@ LOCK_FILE = "write.lock"
 MAX_QUESTION_CHARS = 1000
 MAX_TOP_K = 50
 MAX_ANSWERS = 20
+# Embedded when an index is made and again at each opening: another model gives another vector.
+MODEL_PROBE = "Reports are split into passages, embedded, and searched for the answer to a question."
 
 
 class IndexFilesError(ValueError):
@@ -149,6 +151,17 @@ class Pipeline:
             raise ValueError(
                 f"{self.index_dir} was built with {stored}-dimensional embeddings, but the encoder makes "
                 f"{self.encoder.dimension}; use another index directory or re-ingest"
+            )
+        # Same dimension is not same model: questions embedded by another model would silently
+        # retrieve the wrong passages. An index made before this check adopts the current model.
+        probe = self.encoder.encode([MODEL_PROBE])[0]
+        stored_probe = self.store.setting("embedding_probe")
+        if stored_probe is None:
+            self.store.set_setting("embedding_probe", json.dumps([round(float(x), 6) for x in probe]))
+        elif float(np.dot(np.array(json.loads(stored_probe), np.float32), probe)) < 0.99:
+            raise ValueError(
+                f"{self.index_dir} was embedded by another model than {self.encoder.model_path}: point "
+                "REPORTQA_MODEL_PATH at the model that built it, or ingest into another index directory"
             )
 
     def _load_vectors(self, kind: str) -> VectorIndex:

@@ -258,6 +258,16 @@ def test_damaged_vector_file_names_the_repair_command(corpus_pipeline: Pipeline,
     assert "Sergei Shoigu" in reopened.ask("Who is the Russian defence minister?").answers[0].text
 
 
+def test_an_index_refuses_another_model_of_the_same_dimension(corpus_pipeline: Pipeline, encoder, monkeypatch) -> None:
+    index_dir = corpus_pipeline.index_dir
+    assert Pipeline(index_dir, encoder=encoder).store.count_documents() == 2
+    encode = encoder.encode
+    # Another 384-dimension model: the same length of vector, pointing elsewhere.
+    monkeypatch.setattr(encoder, "encode", lambda texts: np.roll(encode(texts), 7, axis=1))
+    with pytest.raises(ValueError, match="embedded by another model"):
+        Pipeline(index_dir, encoder=encoder)
+
+
 def test_corrupt_store_is_named(tmp_path: Path, encoder) -> None:
     (tmp_path / "index").mkdir()
     (tmp_path / "index" / STORE_FILE).write_bytes(b"this is not sqlite" * 100)
