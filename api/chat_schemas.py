@@ -48,8 +48,12 @@ class ChatIn(BaseModel):
     )
     messages: list[ChatMessage] = Field(min_length=1, description="The last user message is the question.")
     stream: bool = False
-    top_k: int = Field(5, ge=1, le=MAX_TOP_K, description="reportqa extension: passages to retrieve and read.")
-    max_answers: int = Field(3, ge=1, le=MAX_ANSWERS, description="reportqa extension: answers to cite at most.")
+    top_k: int = Field(
+        5, ge=1, le=MAX_TOP_K, strict=True, description="reportqa extension: passages to retrieve and read."
+    )
+    max_answers: int = Field(
+        3, ge=1, le=MAX_ANSWERS, strict=True, description="reportqa extension: answers to cite at most."
+    )
     reader: str | None = Field(None, description="reportqa extension: reader name.")
     filters: FiltersIn = Field(default_factory=FiltersIn, description="reportqa extension: as in /v1/ask.")
 

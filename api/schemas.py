@@ -68,8 +68,8 @@ class AskIn(Request):
         min_length=1, max_length=MAX_QUESTION_CHARS, pattern=r"\S",
         description=f"The question, 1 to {MAX_QUESTION_CHARS} characters, not only spaces.",
     )  # fmt: skip
-    top_k: int = Field(5, ge=1, le=MAX_TOP_K, description="Passages to retrieve and read.")
-    max_answers: int = Field(3, ge=1, le=MAX_ANSWERS, description="Answers to return at most.")
+    top_k: int = Field(5, ge=1, le=MAX_TOP_K, strict=True, description="Passages to retrieve and read.")
+    max_answers: int = Field(3, ge=1, le=MAX_ANSWERS, strict=True, description="Answers to return at most.")
     reader: str | None = Field(
         None, description='Reader: "span" (exact answer spans, the default) or "sentence" (whole sentences).'
     )
