@@ -164,6 +164,12 @@ class Pipeline:
                 "REPORTQA_MODEL_PATH at the model that built it, or ingest into another index directory"
             )
 
+    def missing_files(self) -> str | None:
+        """What is missing from the index directory on disk now (the cheap check a probe can make), or None."""
+        if not (self.index_dir / VECTORS_FILE).exists() and self.store.has_passages():
+            return f"{self.index_dir / VECTORS_FILE} is missing: run `reportqa reindex --index-dir {self.index_dir}`"
+        return None
+
     def _load_vectors(self, kind: str) -> VectorIndex:
         path = self.index_dir / VECTORS_FILE
         repair = f"run `reportqa reindex --index-dir {self.index_dir}` to rebuild the vectors and BM25 from the store"

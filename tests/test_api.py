@@ -208,6 +208,8 @@ def test_bad_document_requests_are_4xx_and_lose_nothing(
 
 def test_a_damaged_index_is_a_503_that_names_the_repair(writable_client: TestClient, corpus_pipeline: Pipeline) -> None:
     (corpus_pipeline.index_dir / VECTORS_FILE).unlink()
+    ready = writable_client.get("/readyz")
+    assert ready.status_code == 503 and "reportqa reindex" in ready.json()["detail"]
     with corpus_pipeline.store.transaction():
         corpus_pipeline.store.bump_generation()  # as another process's write would, so the server reloads
     response = writable_client.post("/v1/ask", json={"question": "Who is the Russian defence minister?"})

@@ -18,6 +18,10 @@ def readyz(request: Request) -> JSONResponse:
     pipeline = getattr(request.app.state, "pipeline", None)
     if pipeline is None:
         return JSONResponse(status_code=503, content={"ready": False, "detail": "the index is still loading"})
+    # Answers still come from memory, but the next write or restart would fail: an operator must know.
+    missing = pipeline.missing_files()
+    if missing is not None:
+        return JSONResponse(status_code=503, content={"ready": False, "detail": missing})
     return JSONResponse(
         content={
             "ready": True,
