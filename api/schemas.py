@@ -6,10 +6,11 @@ from typing import Annotated
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator, model_validator
 
 from qa.answers import Answer
+from qa.loaders import MAX_ID_CHARS
 from qa.models import Filters, valid_unicode
 from qa.pipeline import MAX_ANSWERS, MAX_QUESTION_CHARS, MAX_TOP_K
 
-DOCUMENT_ID_PATTERN = r"^[A-Za-z0-9_][A-Za-z0-9._-]{0,99}$"
+DOCUMENT_ID_PATTERN = rf"^[A-Za-z0-9_][A-Za-z0-9._-]{{0,{MAX_ID_CHARS - 1}}}$"
 DocumentId = Annotated[str, StringConstraints(pattern=DOCUMENT_ID_PATTERN)]
 MAX_TEXT_CHARS = 5_000_000
 

@@ -84,7 +84,7 @@ def _with_stable_id(pipeline: Pipeline, document: Document, taken: set[str]) -> 
     if document.id in taken or (owner is not None and owner.origin != document.origin):
         suffix = hashlib.sha1(document.origin.encode("utf-8", "surrogatepass")).hexdigest()[:8]
         # Within the API's 100 characters, so the document can be replaced with PUT like any other.
-        return _replace_id(document, f"{document.id[: MAX_ID_CHARS - 9]}-{suffix}")
+        return _replace_id(document, f"{document.id[: MAX_ID_CHARS - len(suffix) - 1]}-{suffix}")
     return document
 
 

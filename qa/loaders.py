@@ -171,18 +171,18 @@ def _load_jsonl(path: Path, source: str | None) -> Iterator[Document | Failure]:
             for name in ("id", "title", "source", "date"):
                 if isinstance(record.get(name), dict | list):
                     raise ValueError(f'"{name}" must be a string')
-            key = str(record.get("id") or number)
+            record_id = str(record["id"]) if record.get("id") else None
             # The id names the report across ingests: two lines with one id would take turns replacing it.
-            if record.get("id"):
-                if key in lines_of_ids:
-                    raise ValueError(f'"id" {key!r} is already used on line {lines_of_ids[key]}; give each its own')
-                lines_of_ids[key] = number
+            first_line = lines_of_ids.setdefault(record_id, number) if record_id else number
+            if first_line != number:
+                raise ValueError(f'"id" {record_id!r} is already used on line {first_line}; give each its own')
+            key = record_id or str(number)
             report_date = record.get("date")
             title, report_source = str(record.get("title") or ""), str(record.get("source") or source or path.stem)
             for value in (text, title, report_source, key):
                 valid_unicode(value)
             yield Document(
-                id=slug(str(record.get("id") or f"{path.stem}-{number}")),
+                id=slug(record_id or f"{path.stem}-{number}"),
                 text=text,
                 title=title,
                 date=parse_date(str(report_date)) if report_date else None,

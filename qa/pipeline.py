@@ -167,12 +167,15 @@ class Pipeline:
     def missing_files(self) -> str | None:
         """What is missing from the index directory on disk now (the cheap check a probe can make), or None."""
         if not (self.index_dir / VECTORS_FILE).exists() and self.store.has_passages():
-            return f"{self.index_dir / VECTORS_FILE} is missing: run `reportqa reindex --index-dir {self.index_dir}`"
+            return f"{self.index_dir / VECTORS_FILE} is missing: {self._repair_hint()}"
         return None
+
+    def _repair_hint(self) -> str:
+        return f"run `reportqa reindex --index-dir {self.index_dir}` to rebuild the vectors and BM25 from the store"
 
     def _load_vectors(self, kind: str) -> VectorIndex:
         path = self.index_dir / VECTORS_FILE
-        repair = f"run `reportqa reindex --index-dir {self.index_dir}` to rebuild the vectors and BM25 from the store"
+        repair = self._repair_hint()
         if not path.exists():
             passages = self.store.count_passages()
             if passages:

@@ -72,7 +72,7 @@ class DocumentStore:
         self._lock = threading.RLock()
         self._db = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
         # SQLite's lower() folds only ASCII, so searching for "Émile" would not find "émile" or even "Émile".
-        self._db.create_function("casefold", 1, _casefold, deterministic=True)
+        self._db.create_function("casefold", 1, str.casefold, deterministic=True)
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.execute("PRAGMA synchronous=FULL")
         self._db.executescript(_SCHEMA)
@@ -270,10 +270,6 @@ def _search_sql(query: str) -> tuple[str, tuple]:
     needle = query.strip().casefold()
     clause = "WHERE " + " OR ".join(f"instr(casefold(d.{c}), ?) > 0" for c in ("title", "id", "source", "text"))
     return clause, (needle,) * 4
-
-
-def _casefold(value: str | None) -> str | None:
-    return value.casefold() if value is not None else None
 
 
 def _filter_sql(filters: Filters) -> tuple[list[str], tuple]:
