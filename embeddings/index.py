@@ -102,10 +102,11 @@ class VectorIndex:
         """Write to `path` atomically: readers see the old file or the new one, never a torn one."""
         path.parent.mkdir(parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=path.name, suffix=".tmp")
-        os.close(fd)
         try:
-            faiss.write_index(self._index, tmp)
-            with open(tmp, "rb") as handle:
+            # Through Python's file, not FAISS's own: FAISS takes only paths that are valid UTF-8.
+            with open(fd, "wb") as handle:
+                faiss.write_index(self._index, faiss.PyCallbackIOWriter(handle.write))
+                handle.flush()
                 os.fsync(handle.fileno())
             os.replace(tmp, path)
         finally:
@@ -114,7 +115,8 @@ class VectorIndex:
 
     @classmethod
     def load(cls, path: Path, hnsw_neighbors: int = 32) -> "VectorIndex":
-        raw = faiss.read_index(str(path))
+        with open(path, "rb") as handle:
+            raw = faiss.read_index(faiss.PyCallbackIOReader(handle.read))
         if not isinstance(raw, faiss.IndexIDMap2):
             raw = faiss.downcast_index(raw)
         inner = faiss.downcast_index(raw.index)

@@ -10,7 +10,7 @@ from typing import get_args
 from pydantic import ValidationError
 
 from api.settings import Settings
-from qa.models import Precision
+from qa.models import Precision, shown, valid_unicode
 
 WORKER_HEALTHCHECK_S = 60
 
@@ -47,17 +47,21 @@ def _parser(settings: Settings) -> argparse.ArgumentParser:
 
     ingest = command("ingest", _ingest, "Add reports: .txt .md .html .pdf files, folders (recursively), .jsonl.")
     ingest.add_argument("paths", nargs="+", type=Path, metavar="PATH")
-    ingest.add_argument("--source", help="source metadata for these reports (default: each file's folder name)")
+    ingest.add_argument(
+        "--source", type=_text, help="source metadata for these reports (default: each file's folder name)"
+    )
 
     ask = command("ask", _ask, "Answer a question from the indexed reports, with citations.")
-    ask.add_argument("question")
+    ask.add_argument("question", type=_text)
     ask.add_argument("--top-k", type=int, default=5, help="passages to read, 1 to 50 (default 5)")
     ask.add_argument("--max-answers", type=int, default=3, help="answers at most, 1 to 20 (default 3)")
-    ask.add_argument("--reader", help="reader name (default: the service's default reader)")
+    ask.add_argument("--reader", type=_text, help="reader name (default: the service's default reader)")
     ask.add_argument("--date-from", type=_date, help="only reports dated on or after YYYY-MM-DD")
     ask.add_argument("--date-to", type=_date, help="only reports dated on or before YYYY-MM-DD")
-    ask.add_argument("--source", action="append", default=[], help="only reports from this source (repeatable)")
-    ask.add_argument("--document", action="append", default=[], help="only this document id (repeatable)")
+    ask.add_argument(
+        "--source", action="append", type=_text, default=[], help="only reports from this source (repeatable)"
+    )
+    ask.add_argument("--document", action="append", type=_text, default=[], help="only this document id (repeatable)")
     ask.add_argument("--json", action="store_true", help="print the result as JSON")
 
     serve = command("serve", _serve, "Serve the HTTP API (OpenAPI docs at /docs).")
@@ -71,7 +75,7 @@ def _parser(settings: Settings) -> argparse.ArgumentParser:
     evaluate.add_argument("--limit", type=int, help="ask only this many questions, sampled with --seed")
     evaluate.add_argument("--seed", type=int, default=0)
     evaluate.add_argument("--top-k", type=int, default=5, help="passages read per question (default 5)")
-    evaluate.add_argument("--reader", help="reader name (default: the default reader)")
+    evaluate.add_argument("--reader", type=_text, help="reader name (default: the default reader)")
     evaluate.add_argument("--keep-index", type=Path, help="build the index in this folder and keep it")
     evaluate.add_argument("--compare-encode", action="store_true", help="also time bare encode on the passages")
     evaluate.add_argument("--out", type=Path, help="also write the report as JSON here")
@@ -87,12 +91,12 @@ def _parser(settings: Settings) -> argparse.ArgumentParser:
                       help="keys file (default: REPORTQA_API_KEYS)")  # fmt: skip
     key_commands = keys.add_subparsers(required=True, metavar="ACTION")
     create = key_commands.add_parser("create", help="make a key; it is printed once and stored only hashed")
-    create.add_argument("name")
+    create.add_argument("name", type=_text)
     create.add_argument("--scope", choices=("read", "write"), default="read", help="read (default) or write")
     create.set_defaults(run=_keys_create)
     key_commands.add_parser("list", help="list keys (names, scopes, prefixes)").set_defaults(run=_keys_list)
     revoke = key_commands.add_parser("revoke", help="revoke a key by name")
-    revoke.add_argument("name")
+    revoke.add_argument("name", type=_text)
     revoke.set_defaults(run=_keys_revoke)
 
     train = command("train-reader", _train_reader, "Train the span reader; rerun with the same --out to resume.",
@@ -129,7 +133,7 @@ def _parser(settings: Settings) -> argparse.ArgumentParser:
     command("reindex", _reindex, "Rebuild the vectors and BM25 from the store (repairs missing or corrupt vectors).")
     command("documents", _documents, "List the indexed reports.")
     delete = command("delete", _delete, "Delete a report with its passages and vectors.")
-    delete.add_argument("document_id")
+    delete.add_argument("document_id", type=_text)
     return parser
 
 
@@ -140,6 +144,14 @@ def _date(value: str) -> str:
         return parse_date(value)
     except ValueError as error:
         raise argparse.ArgumentTypeError(str(error)) from None
+
+
+def _text(value: str) -> str:
+    # Bytes that are not UTF-8 (a terminal in another encoding) reach Python as lone surrogates.
+    try:
+        return valid_unicode(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{value!r} is not valid UTF-8; set the terminal to UTF-8") from None
 
 
 def _pipeline(args: argparse.Namespace, settings: Settings, repair: bool = False):
@@ -187,7 +199,7 @@ def _ingest(args: argparse.Namespace, settings: Settings) -> int:
     report = ingest_paths(_pipeline(args, settings), args.paths, source=args.source)
     print(
         f"added {len(report.added)}, replaced {len(report.replaced)}, unchanged {len(report.skipped)} "
-        f"documents; {report.passages} passages written to {args.index_dir}"
+        f"documents; {report.passages} passages written to {shown(args.index_dir)}"
     )
     for failure in report.failures:
         print(f"could not ingest {failure.path}: {failure.reason}", file=sys.stderr)
@@ -289,7 +301,7 @@ def _export_reader(args: argparse.Namespace, settings: Settings) -> int:
         from qa.training.export import export_int8_encoder
     except ImportError as error:
         raise ValueError(f"{error}: install the exporter with `pip install 'reportqa[export]'`") from None
-    print(f"wrote {export_int8_encoder(args.model)}")
+    print(f"wrote {shown(export_int8_encoder(args.model))}")
     return 0
 
 
@@ -306,7 +318,7 @@ def _train_reader(args: argparse.Namespace, settings: Settings) -> int:
     budget = args.time_budget * 60 if args.time_budget else None
     finished = train_reader(config, args.out, time_budget_s=budget, device=args.device)
     if finished:
-        print(f"model written to {args.out / 'model'}")
+        print(f"model written to {shown(args.out / 'model')}")
     return 0 if finished else 3
 
 
@@ -327,7 +339,8 @@ def _documents(args: argparse.Namespace, settings: Settings) -> int:
 
     # Opening would create an empty store, so a mistyped --index-dir would list nothing, silently.
     if not (args.index_dir / STORE_FILE).exists():
-        print(f"reportqa: {args.index_dir} holds no index; ingest reports with `reportqa ingest PATH`", file=sys.stderr)
+        message = f"{shown(args.index_dir)} holds no index; ingest reports with `reportqa ingest PATH`"
+        print(f"reportqa: {message}", file=sys.stderr)
         return 1
     store = DocumentStore(args.index_dir / STORE_FILE)
     for info in store.list_documents(0, store.count_documents()):

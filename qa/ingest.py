@@ -8,7 +8,7 @@ from pathlib import Path
 from tqdm import tqdm
 
 from qa.loaders import MAX_ID_CHARS, Failure, LoadError, discover, load_file
-from qa.models import Document
+from qa.models import Document, shown
 from qa.pipeline import Pipeline
 
 
@@ -54,7 +54,7 @@ def ingest_paths(
                     taken.add(document.id)
                     batch.append(document)
             except (LoadError, OSError) as error:
-                report.failures.append(Failure(str(path), str(error)))
+                report.failures.append(Failure(shown(path), str(error)))
             if len(batch) >= batch_documents:
                 _flush(pipeline, batch, report)
             bar.update(1)

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 
-from qa.models import Document, valid_unicode
+from qa.models import Document, shown, valid_unicode
 
 SUPPORTED_SUFFIXES = (".txt", ".md", ".html", ".htm", ".pdf", ".jsonl")
 _DATE_LINE = re.compile(r"^\s*date\s+(\d{4}-\d{2}-\d{2})\b")
@@ -34,17 +34,17 @@ def discover(paths: list[Path]) -> tuple[list[Path], list[Failure]]:
             found = sorted(p for p in path.rglob("*") if p.suffix.lower() in SUPPORTED_SUFFIXES)
             files.extend(p for p in found if p.is_file())
             # A link to a file that has gone would otherwise vanish from the ingest without a word.
-            failures.extend(Failure(str(p), "a broken link: its target does not exist") for p in found
+            failures.extend(Failure(shown(p), "a broken link: its target does not exist") for p in found
                             if p.is_symlink() and not p.exists())  # fmt: skip
         elif path.is_file():
             if path.suffix.lower() in SUPPORTED_SUFFIXES:
                 files.append(path)
             else:
                 failures.append(
-                    Failure(str(path), f"unsupported file type; use one of {', '.join(SUPPORTED_SUFFIXES)}")
+                    Failure(shown(path), f"unsupported file type; use one of {', '.join(SUPPORTED_SUFFIXES)}")
                 )
         else:
-            failures.append(Failure(str(path), "no such file or folder"))
+            failures.append(Failure(shown(path), "no such file or folder"))
     return files, failures
 
 
@@ -68,10 +68,10 @@ def load_file(path: Path, source: str | None = None) -> Iterator[Document | Fail
     yield Document(
         id=slug(path.stem),
         text=text,
-        title=html_title or title or path.name,
+        title=html_title or title or shown(path.name),
         date=report_date,
-        source=source if source is not None else path.parent.name,
-        origin=str(path.resolve()),
+        source=source if source is not None else shown(path.parent.name),
+        origin=shown(path.resolve()),
     )
 
 
@@ -160,7 +160,7 @@ def _load_jsonl(path: Path, source: str | None) -> Iterator[Document | Failure]:
     for number, line in enumerate(_read_text(path).split("\n"), start=1):
         if not line.strip():
             continue
-        where = f"{path}:{number}"
+        where = f"{shown(path)}:{number}"
         try:
             record = json.loads(line)
             if not isinstance(record, dict):
@@ -178,7 +178,8 @@ def _load_jsonl(path: Path, source: str | None) -> Iterator[Document | Failure]:
                 raise ValueError(f'"id" {record_id!r} is already used on line {first_line}; give each its own')
             key = record_id or str(number)
             report_date = record.get("date")
-            title, report_source = str(record.get("title") or ""), str(record.get("source") or source or path.stem)
+            title = str(record.get("title") or "")
+            report_source = str(record.get("source") or source or shown(path.stem))
             for value in (text, title, report_source, key):
                 valid_unicode(value)
             yield Document(
@@ -187,7 +188,7 @@ def _load_jsonl(path: Path, source: str | None) -> Iterator[Document | Failure]:
                 title=title,
                 date=parse_date(str(report_date)) if report_date else None,
                 source=report_source,
-                origin=f"{path.resolve()}#{key}",
+                origin=f"{shown(path.resolve())}#{key}",
             )
         except ValueError as error:  # json.JSONDecodeError is a ValueError
             yield Failure(where, str(error))

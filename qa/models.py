@@ -1,6 +1,8 @@
 """Plain data types that flow between the pipeline's stages."""
 
+import os
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Literal
 
 import numpy as np
@@ -77,3 +79,11 @@ def valid_unicode(value: str) -> str:
     except UnicodeEncodeError:
         raise ValueError("text contains an unpaired surrogate (invalid unicode); send valid UTF-8") from None
     return value
+
+
+def shown(path: Path | str) -> str:
+    """A path as valid text: the bytes of a name that is not UTF-8 become `\\xNN` escapes.
+
+    Python keeps such bytes as lone surrogates, which the store, JSON and the terminal refuse.
+    """
+    return os.fsencode(path).decode("utf-8", "backslashreplace")

@@ -16,7 +16,7 @@ from embeddings.index import VectorIndex
 from embeddings.memory import release_free_memory
 from qa.answers import Answer, assemble_answers
 from qa.locking import file_lock
-from qa.models import Document, Filters, Passage, ScoredPassage
+from qa.models import Document, Filters, Passage, ScoredPassage, shown
 from qa.readers import Question, Reader, default_readers
 from qa.retrieval import HybridRetriever
 from qa.sparse import SparseIndex
@@ -149,7 +149,7 @@ class Pipeline:
             self.store.set_setting("embedding_dimension", str(self.encoder.dimension))
         elif int(stored) != self.encoder.dimension:
             raise ValueError(
-                f"{self.index_dir} was built with {stored}-dimensional embeddings, but the encoder makes "
+                f"{shown(self.index_dir)} was built with {stored}-dimensional embeddings, but the encoder makes "
                 f"{self.encoder.dimension}; use another index directory or re-ingest"
             )
         # Same dimension is not same model: questions embedded by another model would silently
@@ -160,18 +160,19 @@ class Pipeline:
             self.store.set_setting("embedding_probe", json.dumps([round(float(x), 6) for x in probe]))
         elif float(np.dot(np.array(json.loads(stored_probe), np.float32), probe)) < 0.99:
             raise ValueError(
-                f"{self.index_dir} was embedded by another model than {self.encoder.model_path}: point "
+                f"{shown(self.index_dir)} was embedded by another model than {shown(self.encoder.model_path)}: point "
                 "REPORTQA_MODEL_PATH at the model that built it, or ingest into another index directory"
             )
 
     def missing_files(self) -> str | None:
         """What is missing from the index directory on disk now (the cheap check a probe can make), or None."""
         if not (self.index_dir / VECTORS_FILE).exists() and self.store.has_passages():
-            return f"{self.index_dir / VECTORS_FILE} is missing: {self._repair_hint()}"
+            return f"{shown(self.index_dir / VECTORS_FILE)} is missing: {self._repair_hint()}"
         return None
 
     def _repair_hint(self) -> str:
-        return f"run `reportqa reindex --index-dir {self.index_dir}` to rebuild the vectors and BM25 from the store"
+        index_dir = shown(self.index_dir)
+        return f"run `reportqa reindex --index-dir {index_dir}` to rebuild the vectors and BM25 from the store"
 
     def _load_vectors(self, kind: str) -> VectorIndex:
         path = self.index_dir / VECTORS_FILE
@@ -179,13 +180,13 @@ class Pipeline:
         if not path.exists():
             passages = self.store.count_passages()
             if passages:
-                raise IndexFilesError(f"{path} is missing, but {STORE_FILE} holds {passages} passages: {repair}")
+                raise IndexFilesError(f"{shown(path)} is missing, but {STORE_FILE} holds {passages} passages: {repair}")
             return VectorIndex(self.encoder.dimension, kind=kind)
         try:
             return VectorIndex.load(path)
-        except RuntimeError as error:  # FAISS reports a truncated or foreign file this way
+        except (RuntimeError, OSError) as error:  # FAISS reports a truncated or foreign file as a RuntimeError
             reason = str(error).strip().splitlines()[-1]
-            raise IndexFilesError(f"{path} is unreadable ({reason}): {repair}") from None
+            raise IndexFilesError(f"{shown(path)} is unreadable ({reason}): {repair}") from None
 
     def _use_vectors(self, vectors: VectorIndex) -> None:
         self.vectors = vectors
@@ -392,7 +393,7 @@ def _open_store(path: Path) -> DocumentStore:
         return DocumentStore(path)
     except sqlite3.DatabaseError as error:
         raise IndexFilesError(
-            f"{path} is not a readable SQLite database ({error}): restore it from a backup, "
+            f"{shown(path)} is not a readable SQLite database ({error}): restore it from a backup, "
             "or ingest the reports into a new index directory"
         ) from None
 

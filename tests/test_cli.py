@@ -1,6 +1,7 @@
 """The `reportqa` command in-process: ingest, ask, documents, delete, eval."""
 
 import json
+import os
 from pathlib import Path
 
 import pytest
@@ -65,6 +66,27 @@ def test_bad_options_are_clear_errors(tmp_path: Path, capsys) -> None:
     typo = tmp_path / "indx"
     assert cli.main(["documents", "--index-dir", str(typo)]) == 1
     assert "holds no index" in capsys.readouterr().err and not typo.exists()
+
+
+def test_names_and_arguments_that_are_not_utf8(tmp_path: Path, capsys) -> None:
+    # Bytes that are not UTF-8 in a file, folder or index name: the report goes in under escaped names.
+    reports = tmp_path / os.fsdecode(b"r\xe9ports")
+    reports.mkdir()
+    (reports / os.fsdecode(b"caf\xe9.txt")).write_text("The caf\u00e9 opened in 1920.", encoding="utf-8")
+    index = str(tmp_path / os.fsdecode(b"index-\xff"))
+    assert cli.main(["ingest", "--index-dir", index, str(reports)]) == 0
+    assert cli.main(["documents", "--index-dir", index]) == 0
+    assert "r\\xe9ports\t1 passages\tcaf\\xe9.txt" in capsys.readouterr().out
+    os.remove(os.path.join(index, "vectors.faiss"))
+    assert cli.main(["ask", "--index-dir", index, "When did the café open?"]) == 2
+    assert "index-\\xff/vectors.faiss is missing" in capsys.readouterr().err
+    # Text arguments in another encoding are refused by name, not failed on deep inside.
+    for arguments in (["ask", "When did it open? \udce9"], ["ask", "--source", "r\udce9ports", "When?"],
+                      ["ingest", "--source", "r\udce9ports", str(reports)], ["delete", "caf\udce9"]):  # fmt: skip
+        with pytest.raises(SystemExit) as exit_info:
+            cli.main([*arguments, "--index-dir", index])
+        assert exit_info.value.code == 2
+        assert "is not valid UTF-8" in capsys.readouterr().err
 
 
 def test_a_bad_setting_is_named_without_a_traceback(monkeypatch, capsys) -> None:

@@ -1,5 +1,6 @@
 """The FAISS vector index: ids, removal, filtering, persistence, both kinds."""
 
+import os
 from pathlib import Path
 
 import numpy as np
@@ -32,9 +33,10 @@ def test_search_remove_filter_and_persist(tmp_path: Path, kind: str) -> None:
     assert set(found) <= set(allowed) and found[0] == 1150
     assert len(index.search(vectors[0], k=5, allowed_ids=np.array([], np.int64))[0]) == 0
 
-    path = tmp_path / "vectors.faiss"
+    # A folder name that is not UTF-8, which FAISS's own file functions refuse.
+    path = tmp_path / os.fsdecode(b"index-\xff") / "vectors.faiss"
     index.save(path)
-    assert not list(tmp_path.glob("*.tmp")), "the temporary file must be renamed into place"
+    assert not list(path.parent.glob("*.tmp")), "the temporary file must be renamed into place"
     loaded = VectorIndex.load(path)
     assert loaded.kind == kind
     assert np.array_equal(np.sort(loaded.ids()), np.sort(index.ids()))

@@ -1,6 +1,7 @@
 """Reading reports from every supported format, with dates, titles and clear failures."""
 
 import json
+import os
 from pathlib import Path
 
 import pytest
@@ -153,6 +154,22 @@ def test_discover_recurses_and_reports_unsupported(tmp_path: Path) -> None:
     assert files == [tmp_path / "a" / "b" / "deep.txt"]
     assert [Path(f.path).name for f in failures] == ["gone.md", "image.png", "missing"]
     assert "broken link" in failures[0].reason
+
+
+def test_names_that_are_not_utf8_are_shown_escaped(tmp_path: Path) -> None:
+    folder = tmp_path / os.fsdecode(b"r\xe9ports")
+    folder.mkdir()
+    (folder / os.fsdecode(b"caf\xe9.txt")).write_text("A report.", encoding="utf-8")
+    (folder / os.fsdecode(b"caf\xe9.doc")).write_bytes(b"\0")
+    files, _ = discover([folder])
+    _, (failure,) = discover([folder / os.fsdecode(b"caf\xe9.doc")])
+    document = _one(files[0])
+    assert (document.title, document.source) == ("caf\\xe9.txt", "r\\xe9ports")
+    assert document.origin.endswith("/r\\xe9ports/caf\\xe9.txt") and document.id == "caf"
+    assert failure.path.endswith("/r\\xe9ports/caf\\xe9.doc")
+    # Each can be stored, sent as JSON and printed, which a lone surrogate cannot.
+    for text in (document.title, document.source, document.origin, failure.path):
+        text.encode("utf-8")
 
 
 @pytest.mark.parametrize("value", ["2020-02-30", "20-01-01", "2020-1-1", "yesterday"])
