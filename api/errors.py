@@ -34,12 +34,16 @@ async def _validation(_: Request, error: RequestValidationError) -> JSONResponse
     errors = error.errors()
     messages = []
     for item in errors:
-        message = item["msg"].removeprefix("Value error, ")
+        message, location = item["msg"].removeprefix("Value error, "), _location(item["loc"])
         if item["type"] == "json_invalid":
-            message = f"the body is not valid JSON ({item.get('ctx', {}).get('error', 'parse error')})"
+            # FastAPI puts the character offset where a field name would be.
+            reason = item.get("ctx", {}).get("error", "parse error")
+            message, location = f"the body is not valid JSON (character {item['loc'][-1]}: {reason})", "body"
         elif item["type"] == "extra_forbidden":
             message = "unknown field; check its spelling against /docs"
-        messages.append(f"{_location(item['loc'])}: {message}")
+        elif item["type"] == "model_attributes_type" and item["loc"] == ("body",):
+            message = "send a JSON object, with the header Content-Type: application/json"
+        messages.append(f"{location}: {message}")
     return error_response(422, "; ".join(messages), errors=[{"loc": e["loc"], "msg": e["msg"]} for e in errors])
 
 

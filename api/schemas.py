@@ -3,7 +3,7 @@
 from datetime import date as Date
 from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints, field_validator, model_validator
 
 from qa.answers import Answer
 from qa.loaders import MAX_ID_CHARS
@@ -12,6 +12,8 @@ from qa.pipeline import MAX_ANSWERS, MAX_QUESTION_CHARS, MAX_TOP_K
 
 DOCUMENT_ID_PATTERN = rf"^[A-Za-z0-9_][A-Za-z0-9._-]{{0,{MAX_ID_CHARS - 1}}}$"
 DocumentId = Annotated[str, StringConstraints(pattern=DOCUMENT_ID_PATTERN)]
+# A lone surrogate (a JSON escape like \ud800) is refused by name instead of failing deep inside.
+Text = Annotated[str, AfterValidator(valid_unicode)]
 MAX_TEXT_CHARS = 5_000_000
 
 
@@ -46,8 +48,8 @@ class Request(BaseModel):
 class FiltersIn(Request):
     date_from: Date | None = Field(None, description="Only reports dated on or after this day.")
     date_to: Date | None = Field(None, description="Only reports dated on or before this day.")
-    sources: list[str] = Field([], max_length=100, description="Only reports from these sources.")
-    document_ids: list[str] = Field([], max_length=1000, description="Only these documents.")
+    sources: list[Text] = Field([], max_length=100, description="Only reports from these sources.")
+    document_ids: list[Text] = Field([], max_length=1000, description="Only these documents.")
 
     @model_validator(mode="after")
     def _ordered(self) -> "FiltersIn":
@@ -176,10 +178,10 @@ class DocumentPage(BaseModel):
 
 
 class VerifyIn(Request):
-    document_id: str
+    document_id: Text
     start: int = Field(ge=0)
     end: int = Field(ge=0)
-    text: str
+    text: Text
 
     @model_validator(mode="after")
     def _ordered(self) -> "VerifyIn":

@@ -65,8 +65,9 @@ class Encoder:
             return np.zeros((0, self.dimension), dtype=np.float32)
         with self._forward:
             vectors = self.model.encode(
-                list(texts), batch_size=self.batch_size, normalize_embeddings=True, convert_to_numpy=True
-            )
+                list(texts), batch_size=self.batch_size, normalize_embeddings=True, convert_to_numpy=True,
+                show_progress_bar=False,
+            )  # fmt: skip
         return vectors.astype(np.float32, copy=False)
 
     def encode_with_spans(
@@ -88,7 +89,9 @@ class Encoder:
         if not texts:
             return np.zeros((0, self.dimension), dtype=np.float32), []
         with self._forward:
-            outputs = self.model.encode(list(texts), batch_size=self.batch_size, output_value=None)
+            outputs = self.model.encode(
+                list(texts), batch_size=self.batch_size, output_value=None, show_progress_bar=False
+            )
         encoded = self.tokenizer(list(texts), return_offsets_mapping=True, truncation=True, max_length=self.max_tokens)
         text_vectors = np.stack([out["sentence_embedding"].float().numpy() for out in outputs])
         span_vectors = []

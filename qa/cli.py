@@ -76,7 +76,7 @@ def _parser(settings: Settings) -> argparse.ArgumentParser:
     evaluate.add_argument("--seed", type=int, default=0)
     evaluate.add_argument("--top-k", type=int, default=5, help="passages read per question (default 5)")
     evaluate.add_argument("--reader", type=_text, help="reader name (default: the default reader)")
-    evaluate.add_argument("--keep-index", type=Path, help="build the index in this folder and keep it")
+    evaluate.add_argument("--keep-index", type=Path, help="build the index here and keep it (a later run reuses it)")
     evaluate.add_argument("--compare-encode", action="store_true", help="also time bare encode on the passages")
     evaluate.add_argument("--out", type=Path, help="also write the report as JSON here")
     evaluate.add_argument("--answers-only", action="store_true", help="skip the retrieval recall figures")
@@ -187,7 +187,20 @@ def _keys_revoke(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def _missing_index(index_dir: Path) -> bool:
+    """Say so when `index_dir` holds no index: opening it would create an empty one and hide a mistyped path."""
+    from qa.pipeline import STORE_FILE
+
+    if (index_dir / STORE_FILE).exists():
+        return False
+    message = f"{shown(index_dir)} holds no index; ingest reports with `reportqa ingest PATH`"
+    print(f"reportqa: {message}", file=sys.stderr)
+    return True
+
+
 def _reindex(args: argparse.Namespace, settings: Settings) -> int:
+    if _missing_index(args.index_dir):
+        return 1
     pipeline = _pipeline(args, settings, repair=True)
     print(f"rebuilt {len(pipeline.vectors)} vectors from {pipeline.store.count_passages()} stored passages")
     return 0
@@ -210,6 +223,10 @@ def _ask(args: argparse.Namespace, settings: Settings) -> int:
     from qa.models import Filters
     from qa.pipeline import EmptyIndexError
 
+    if args.date_from and args.date_to and args.date_from > args.date_to:
+        raise ValueError("--date-from must be on or before --date-to")
+    if _missing_index(args.index_dir):
+        return 1
     filters = Filters(args.date_from, args.date_to, tuple(args.source), tuple(args.document))
     try:
         result = _pipeline(args, settings).ask(args.question, args.top_k, args.max_answers, args.reader, filters)
@@ -337,10 +354,7 @@ def _documents(args: argparse.Namespace, settings: Settings) -> int:
     from qa.pipeline import STORE_FILE
     from qa.store import DocumentStore
 
-    # Opening would create an empty store, so a mistyped --index-dir would list nothing, silently.
-    if not (args.index_dir / STORE_FILE).exists():
-        message = f"{shown(args.index_dir)} holds no index; ingest reports with `reportqa ingest PATH`"
-        print(f"reportqa: {message}", file=sys.stderr)
+    if _missing_index(args.index_dir):
         return 1
     store = DocumentStore(args.index_dir / STORE_FILE)
     for info in store.list_documents(0, store.count_documents()):
@@ -351,6 +365,8 @@ def _documents(args: argparse.Namespace, settings: Settings) -> int:
 def _delete(args: argparse.Namespace, settings: Settings) -> int:
     from qa.pipeline import UnknownDocumentError
 
+    if _missing_index(args.index_dir):
+        return 1
     try:
         _pipeline(args, settings).delete_document(args.document_id)
     except UnknownDocumentError:

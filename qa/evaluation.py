@@ -58,6 +58,10 @@ def evaluate(
     """
     documents, questions = _load(path, limit, seed)
     readers = default_readers(model_dir, precision)
+    # Refused before the index is built, which can take minutes.
+    used = next((r for r in readers if r.name == reader), None) if reader else readers[0]
+    if used is None:
+        raise ValueError(f"unknown reader {reader!r}; choose one of {', '.join(r.name for r in readers)}")
     with tempfile.TemporaryDirectory(prefix="reportqa-eval-") as scratch:
         pipeline = Pipeline(index_dir or Path(scratch), encoder=encoder, readers=readers, no_answer_threshold=0.0)
         ingestion = _ingest(pipeline, documents, compare_encode)
@@ -70,7 +74,7 @@ def evaluate(
         "questions": len(questions),
         "documents": len(documents),
         "passages": passages,
-        "reader": readers[0].to_dict(),
+        "reader": used.to_dict(),
         "retrieval": recall,
         "answers": answers,
         "latency_ms": latency,
@@ -181,7 +185,11 @@ def evaluate_paragraphs(
 
 
 def _load(path: Path, limit: int | None, seed: int) -> tuple[list, list]:
+    if limit is not None and limit < 1:
+        raise ValueError(f"limit must be at least 1, got {limit}")
     documents, questions = load_squad(path)
+    if not questions:
+        raise ValueError(f"{path} holds no question with an answer to score")
     if limit is not None and limit < len(questions):
         questions = random.Random(seed).sample(questions, limit)
     return documents, questions

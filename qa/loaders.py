@@ -45,7 +45,11 @@ def discover(paths: list[Path]) -> tuple[list[Path], list[Failure]]:
                 )
         else:
             failures.append(Failure(shown(path), "no such file or folder"))
-    return files, failures
+    # A file named twice (a folder and a file in it) would become two documents, one of them left stale.
+    unique: dict[Path, Path] = {}
+    for file in files:
+        unique.setdefault(file.resolve(), file)
+    return list(unique.values()), failures
 
 
 def load_file(path: Path, source: str | None = None) -> Iterator[Document | Failure]:

@@ -29,17 +29,24 @@ def load_squad(path: Path) -> tuple[list[Document], list[SquadQuestion]]:
     except (json.JSONDecodeError, KeyError, TypeError) as error:
         raise ValueError(f"{path} is not a SQuAD-format JSON file with a top-level 'data' list ({error})") from None
     documents, questions = [], []
-    for a, article in enumerate(data):
-        for p, paragraph in enumerate(article["paragraphs"]):
-            document_id = f"a{a}-p{p}"
-            context = paragraph["context"]
-            documents.append(Document(document_id, context, title=article.get("title", ""), source=path.stem))
-            for qa in paragraph["qas"]:
-                answers = tuple(
-                    (ans["answer_start"], ans["answer_start"] + len(ans["text"]), ans["text"]) for ans in qa["answers"]
-                )
-                if answers:
-                    questions.append(SquadQuestion(str(qa["id"]), qa["question"], document_id, answers))
+    try:
+        for a, article in enumerate(data):
+            for p, paragraph in enumerate(article["paragraphs"]):
+                document_id = f"a{a}-p{p}"
+                context = paragraph["context"]
+                documents.append(Document(document_id, context, title=article.get("title", ""), source=path.stem))
+                for qa in paragraph["qas"]:
+                    answers = tuple(
+                        (ans["answer_start"], ans["answer_start"] + len(ans["text"]), ans["text"])
+                        for ans in qa["answers"]
+                    )
+                    if answers:
+                        questions.append(SquadQuestion(str(qa["id"]), qa["question"], document_id, answers))
+    except (KeyError, TypeError, AttributeError) as error:
+        raise ValueError(
+            f"{path} is not SQuAD v1.1 format ({type(error).__name__}: {error}): each article needs 'paragraphs', "
+            "each paragraph 'context' and 'qas', each question 'id', 'question' and 'answers'"
+        ) from None
     return documents, questions
 
 

@@ -96,6 +96,8 @@ def test_unanswerable_question_returns_no_answer(client: TestClient) -> None:
         ({"question": "Who?", "filters": {"date_from": "2020-02-01", "date_to": "2020-01-01"}}, "on or before"),
         ({}, "question"),
         ({"question": "\ud800?"}, "unpaired surrogate"),
+        ({"question": "Who?", "filters": {"sources": ["\ud800"]}}, "filters.sources.0: text contains an unpaired"),
+        ({"question": "Who?", "filters": {"document_ids": ["a\udfff"]}}, "filters.document_ids.0: text contains"),
     ],
 )
 def test_bad_ask_requests_get_a_422_that_says_what_to_fix(client: TestClient, body: dict, expected: str) -> None:
@@ -123,7 +125,7 @@ def test_text_with_nul_and_invisible_characters_is_stored_exactly(writable_clien
 @pytest.mark.parametrize(
     ("body", "expected"),
     [
-        (b'{"question": "Who', "not valid JSON"),
+        (b'{"question": "Who', "body: the body is not valid JSON (character 13: Unterminated string"),
         (b'{"question": "who\xff"}', "UTF-8 encoded JSON"),  # not UTF-8
         (b'{"question": "Who?", "top_k": ' + b"9" * 5000 + b"}", "UTF-8 encoded JSON"),  # past Python's int limit
         (b"[" * 100_000, "UTF-8 encoded JSON"),  # deeper than the parser recurses
@@ -133,6 +135,12 @@ def test_malformed_json_is_a_422(client: TestClient, body: bytes, expected: str)
     response = client.post("/v1/ask", content=body, headers={"Content-Type": "application/json"})
     assert response.status_code == 422
     assert expected in response.json()["detail"]
+
+
+def test_a_body_not_sent_as_json_names_the_header(client: TestClient) -> None:
+    response = client.post("/v1/ask", content=b'{"question": "Who?"}', headers={"Content-Type": "text/plain"})
+    assert response.status_code == 422
+    assert "Content-Type: application/json" in response.json()["detail"]
 
 
 def test_asking_before_ingest_names_the_command(empty_client: TestClient) -> None:
@@ -210,6 +218,8 @@ def test_a_damaged_index_is_a_503_that_names_the_repair(writable_client: TestCli
     (corpus_pipeline.index_dir / VECTORS_FILE).unlink()
     ready = writable_client.get("/readyz")
     assert ready.status_code == 503 and "reportqa reindex" in ready.json()["detail"]
+    # The body every error has (as /openapi.json describes it), and the probe's own flag.
+    assert ready.json()["error"]["type"] == "timeout_error" and ready.json()["ready"] is False
     with corpus_pipeline.store.transaction():
         corpus_pipeline.store.bump_generation()  # as another process's write would, so the server reloads
     response = writable_client.post("/v1/ask", json={"question": "Who is the Russian defence minister?"})
@@ -228,6 +238,9 @@ def test_verify_reports_what_is_really_there(client: TestClient) -> None:
     assert past["verified"] is False and "past the end" in past["message"]
     missing = client.post("/v1/citations/verify", json={**good, "document_id": "nope", "text": "x"})
     assert missing.status_code == 404
+    surrogate = client.post("/v1/citations/verify", content=json.dumps({**good, "text": "\ud800"}),
+                            headers={"Content-Type": "application/json"})  # fmt: skip
+    assert surrogate.status_code == 422 and "text: text contains an unpaired surrogate" in surrogate.json()["detail"]
     backwards = client.post("/v1/citations/verify", json={**good, "start": 10, "end": 5, "text": "x"})
     assert backwards.status_code == 422 and "end must be at least start" in backwards.json()["detail"]
 

@@ -47,9 +47,11 @@ def test_ingest_reports_failures_by_name_and_exits_nonzero(tmp_path: Path, capsy
     assert "added 1" in captured.out and "broken.pdf" in captured.err
 
 
-def test_ask_on_an_empty_index_names_the_ingest_command(tmp_path: Path, capsys) -> None:
-    assert cli.main(["ask", "--index-dir", str(tmp_path / "empty"), "Who?"]) == 1
-    assert "reportqa ingest" in capsys.readouterr().err
+def test_commands_on_a_missing_index_say_so_and_create_nothing(tmp_path: Path, capsys) -> None:
+    for command in (["ask", "Who?"], ["delete", "brief"], ["reindex"], ["documents"]):
+        assert cli.main([*command, "--index-dir", str(tmp_path / "empty")]) == 1
+        assert "holds no index" in capsys.readouterr().err
+    assert not (tmp_path / "empty").exists(), "a mistyped --index-dir must not become an empty index"
 
 
 def test_bad_options_are_clear_errors(tmp_path: Path, capsys) -> None:
@@ -59,6 +61,8 @@ def test_bad_options_are_clear_errors(tmp_path: Path, capsys) -> None:
         cli.main(["ask", "--index-dir", index, "--date-from", "last week", "Who?"])
     assert exit_info.value.code == 2
     assert "YYYY-MM-DD" in capsys.readouterr().err
+    assert cli.main(["ask", "--index-dir", index, "--date-from", "2019-01-01", "--date-to", "2017-01-01", "Who?"]) == 2
+    assert "--date-from must be on or before --date-to" in capsys.readouterr().err
     for option, value, message in [("--top-k", "0", "top_k must be 1 to 50"), ("--top-k", "51", "top_k"),
                                    ("--max-answers", "-1", "max_answers must be 1 to 20")]:  # fmt: skip
         assert cli.main(["ask", "--index-dir", index, option, value, "Who?"]) == 2

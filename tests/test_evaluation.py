@@ -69,7 +69,7 @@ def test_evaluate_reports_every_figure(tmp_path: Path, encoder) -> None:
 
 def test_the_sentence_reader_answers_with_whole_sentences(tmp_path: Path, encoder) -> None:
     report = evaluate(_squad_file(tmp_path), encoder=encoder, reader="sentence", retrieval=False)
-    assert report["retrieval"] is None
+    assert report["retrieval"] is None and report["reader"]["name"] == "sentence"
     # Whole sentences against short golds: F1 above 0, EM 0.
     assert 0 < report["answers"]["f1"] < 100 and report["answers"]["exact_match"] == 0
 
@@ -95,3 +95,17 @@ def test_not_squad_is_a_clear_error(tmp_path: Path) -> None:
     path.write_text('{"rows": []}', encoding="utf-8")
     with pytest.raises(ValueError, match="SQuAD-format"):
         load_squad(path)
+    path.write_text('{"data": [{"title": "x"}]}', encoding="utf-8")
+    with pytest.raises(ValueError, match="not SQuAD v1.1 format .*'paragraphs'"):
+        load_squad(path)
+
+
+@pytest.mark.parametrize(
+    ("options", "message"),
+    [({"reader": "bogus"}, "unknown reader 'bogus'; choose one of span, sentence"), ({"limit": 0}, "at least 1")],
+)
+def test_bad_evaluation_options_are_refused_before_indexing(tmp_path: Path, options: dict, message: str) -> None:
+    # No encoder is given: refusing after building the index would first load one.
+    with pytest.raises(ValueError, match=message):
+        evaluate(_squad_file(tmp_path), index_dir=tmp_path / "index", **options)
+    assert not (tmp_path / "index").exists()

@@ -1,6 +1,7 @@
 """The pipeline on the real model: answers, citations, re-ingestion, deletion, crash recovery."""
 
 import json
+import logging
 from pathlib import Path
 
 import numpy as np
@@ -82,14 +83,23 @@ def test_bad_questions_are_refused(shared_corpus_pipeline: Pipeline, question: s
         shared_corpus_pipeline.ask(question)
 
 
+def test_embedding_draws_no_progress_bar_in_the_server_log(encoder, capsys, caplog) -> None:
+    # sentence-transformers draws one per call at its INFO level, which the server's logging sets.
+    caplog.set_level(logging.INFO, logger="sentence_transformers")
+    encoder.encode(["One sentence."])
+    encoder.encode_with_spans(["One sentence."], [[(0, 3)]])
+    assert "Batches" not in capsys.readouterr().err
+
+
 def test_reingest_skips_unchanged_and_replaces_changed(tmp_path: Path, pipeline: Pipeline) -> None:
     folder = tmp_path / "reports"
     folder.mkdir()
     report = folder / "brief.txt"
     report.write_text("date 2020-03-04 Desk\nBriefing\n\nThe harbour reopened on Monday.", encoding="utf-8")
-    first = ingest_paths(pipeline, [folder], show_progress=False)
+    # Named twice, through its folder and itself: still one document, so no stale copy is left behind.
+    first = ingest_paths(pipeline, [folder, report, folder / ".." / "reports"], show_progress=False)
     old_ids = set(pipeline.store.passage_ids().tolist())
-    assert first.added == ["brief"]
+    assert first.added == ["brief"] and pipeline.store.count_documents() == 1
     assert ingest_paths(pipeline, [folder], show_progress=False).skipped == ["brief"]
 
     report.write_text("date 2020-03-04 Desk\nBriefing\n\nThe airport closed on Tuesday.", encoding="utf-8")

@@ -3,6 +3,8 @@
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 
+from api.errors import error_response
+
 router = APIRouter(tags=["health"])
 
 
@@ -14,14 +16,17 @@ def healthz() -> dict:
 
 @router.get("/readyz")
 def readyz(request: Request) -> JSONResponse:
-    """The index is loaded and can answer (an empty index is ready to accept documents)."""
+    """The index is loaded and can answer (an empty index is ready to accept documents).
+
+    A 503 is the usual error body, with `"ready": false`.
+    """
     pipeline = getattr(request.app.state, "pipeline", None)
     if pipeline is None:
-        return JSONResponse(status_code=503, content={"ready": False, "detail": "the index is still loading"})
+        return error_response(503, "the index is still loading", ready=False)
     # Answers still come from memory, but the next write or restart would fail: an operator must know.
     missing = pipeline.missing_files()
     if missing is not None:
-        return JSONResponse(status_code=503, content={"ready": False, "detail": missing})
+        return error_response(503, missing, ready=False)
     return JSONResponse(
         content={
             "ready": True,
