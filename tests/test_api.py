@@ -219,7 +219,7 @@ def test_a_damaged_index_is_a_503_that_names_the_repair(writable_client: TestCli
     ready = writable_client.get("/readyz")
     assert ready.status_code == 503 and "reportqa reindex" in ready.json()["detail"]
     # The body every error has (as /openapi.json describes it), and the probe's own flag.
-    assert ready.json()["error"]["type"] == "timeout_error" and ready.json()["ready"] is False
+    assert ready.json()["error"]["type"] == "server_error" and ready.json()["ready"] is False
     with corpus_pipeline.store.transaction():
         corpus_pipeline.store.bump_generation()  # as another process's write would, so the server reloads
     response = writable_client.post("/v1/ask", json={"question": "Who is the Russian defence minister?"})

@@ -26,7 +26,7 @@ def readyz(request: Request) -> JSONResponse:
     # Answers still come from memory, but the next write or restart would fail: an operator must know.
     missing = pipeline.missing_files()
     if missing is not None:
-        return error_response(503, missing, ready=False)
+        return error_response(503, missing, error_type="server_error", ready=False)
     return JSONResponse(
         content={
             "ready": True,
