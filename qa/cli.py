@@ -112,7 +112,7 @@ def _parser(settings: Settings) -> argparse.ArgumentParser:
                             "the 10,000 every file gets at most; repeatable")  # fmt: skip
     train.add_argument("--init", type=Path, help="continue from this trained reader's folder (default: MiniLM)")
     train.add_argument("--time-budget", type=float, help="stop after this many minutes, resumable (default: none)")
-    train.add_argument("--device", default="cpu", help="cpu (default) or cuda")
+    train.add_argument("--device", choices=("cpu", "cuda"), default="cpu", help="cpu (default) or cuda")
 
     calibrate = command("calibrate-reader", _calibrate_reader,
                         "Fit the span reader's scores and no-answer threshold on held-out articles.",

@@ -100,6 +100,10 @@ def test_a_bad_setting_is_named_without_a_traceback(monkeypatch, capsys) -> None
     assert "REPORTQA_READER_PRECISION='int16'" in error and "'int8'" in error and "Traceback" not in error
 
 
-def test_export_reader_needs_a_trained_folder(tmp_path: Path, capsys) -> None:
+def test_export_and_calibrate_reader_need_a_trained_folder(tmp_path: Path, capsys) -> None:
     assert cli.main(["export-reader", "--model", str(tmp_path)]) == 2
     assert "has no model.safetensors" in capsys.readouterr().err
+    data = tmp_path / "train.json"
+    data.write_text('{"data": []}', encoding="utf-8")
+    assert cli.main(["calibrate-reader", "--data", str(data), "--model", str(tmp_path)]) == 2
+    assert "has no training.json: pass a folder written by train-reader" in capsys.readouterr().err

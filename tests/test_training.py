@@ -322,3 +322,25 @@ def test_a_sweep_refuses_a_bad_candidate_before_training(tmp_path: Path, candida
         sweep_main(["train", "--data", str(tmp_path), "--out", str(tmp_path / "out"), "--budget", "1",
                     "--device", "cpu", "--candidate", candidate])  # fmt: skip
     assert not (tmp_path / "out").exists()
+
+
+@pytest.mark.parametrize(
+    ("settings", "message"),
+    [({"epochs": 0}, "at least 1"), ({"batch_size": 0}, "at least 1"), ({"learning_rate": -1e-4}, "0 or more")],
+)
+def test_bad_training_settings_are_refused_at_once(settings: dict, message: str) -> None:
+    with pytest.raises(ValueError, match=message):
+        TrainingConfig(data=["train.json"], **settings)
+
+
+@pytest.mark.parametrize(("empty", "device", "message"), [(True, "cpu", "no training questions"),
+                                                          (False, "tpu", "device 'tpu'")])  # fmt: skip
+def test_nothing_to_train_on_or_with_is_an_error_not_a_model(
+    tmp_path: Path, empty: bool, device: str, message: str
+) -> None:
+    path = _squad_file(tmp_path)
+    if empty:
+        path.write_text('{"data": []}', encoding="utf-8")
+    with pytest.raises(ValueError, match=message):
+        train_reader(_config(path), tmp_path / "out", device=device)
+    assert not (tmp_path / "out" / "model").exists()

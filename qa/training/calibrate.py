@@ -60,7 +60,10 @@ def calibrate_reader(
     Returns:
         The figures written to `model_dir/calibration.json` and reported for the model card.
     """
-    settings = json.loads((model_dir / "training.json").read_text())
+    recipe = model_dir / "training.json"
+    if not recipe.is_file():
+        raise ValueError(f"--model {model_dir} has no training.json: pass a folder written by train-reader")
+    settings = json.loads(recipe.read_text())
     documents, by_file = _held_out(data, 100.0 if all_articles else settings["held_out_percent"])
     if not by_file:
         names = ", ".join(p.name for p in data)

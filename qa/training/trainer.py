@@ -61,6 +61,13 @@ class TrainingConfig:
     bf16: bool = True
     init: str | None = None
 
+    def __post_init__(self) -> None:
+        # Refused before hours of data loading and training, not by the optimiser or as a 0-step "model".
+        if self.epochs < 1 or self.batch_size < 1:
+            raise ValueError(f"epochs and batch size must be at least 1, got {self.epochs} and {self.batch_size}")
+        if not self.learning_rate >= 0:
+            raise ValueError(f"the learning rate must be 0 or more, got {self.learning_rate}")
+
 
 def train_reader(
     config: TrainingConfig,
@@ -83,6 +90,8 @@ def train_reader(
         True when training finished and the model was written; False when the budget ran out first.
     """
     began = time.monotonic()
+    if device not in ("cpu", "cuda") or (device == "cuda" and not torch.cuda.is_available()):
+        raise ValueError(f"device {device!r}: use cpu, or cuda where torch sees a CUDA GPU")
     # Read the recipe first: a bad --init must fail now, not at export after hours of training
     recipe = training_recipe(config)
     out.mkdir(parents=True, exist_ok=True)
@@ -101,6 +110,8 @@ def train_reader(
                              config.negative_rate, config.seed, config.max_questions_per_file,
                              config.questions_per_file)  # fmt: skip
     windows = label_windows(tokenizer, examples, config.max_length, config.stride)
+    if not windows:
+        raise ValueError(f"no training questions with answers in {', '.join(config.data)}")
     # One epoch's order is kept at a time; every epoch has the same number of batches.
     orders = {0: batch_order(windows, config.batch_size, config.seed)}
     steps_per_epoch = len(orders[0])
