@@ -52,9 +52,9 @@ class FiltersIn(Request):
     document_ids: list[Text] = Field([], max_length=1000, description="Only these documents.")
 
     @model_validator(mode="after")
-    def _ordered(self) -> "FiltersIn":
-        if self.date_from and self.date_to and self.date_from > self.date_to:
-            raise ValueError("filters.date_from must be on or before filters.date_to")
+    def _valid(self) -> "FiltersIn":
+        # The rules live in Filters; checked here too, so the client hears of them before any work.
+        self.to_filters()
         return self
 
     def to_filters(self) -> Filters:
@@ -134,15 +134,10 @@ class AskOut(BaseModel):
 
 
 class DocumentIn(Request):
-    title: str = Field("", max_length=1000)
+    title: Text = Field("", max_length=1000)
     date: Date | None = None
-    source: str = Field("", max_length=500)
-    text: str = Field(min_length=1, max_length=MAX_TEXT_CHARS, pattern=r"\S", description="The report's full text.")
-
-    @field_validator("text", "title", "source")
-    @classmethod
-    def _unicode(cls, value: str) -> str:
-        return valid_unicode(value)
+    source: Text = Field("", max_length=500)
+    text: Text = Field(min_length=1, max_length=MAX_TEXT_CHARS, pattern=r"\S", description="The report's full text.")
 
     @field_validator("text", mode="before")
     @classmethod

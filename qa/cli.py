@@ -223,8 +223,6 @@ def _ask(args: argparse.Namespace, settings: Settings) -> int:
     from qa.models import Filters
     from qa.pipeline import EmptyIndexError
 
-    if args.date_from and args.date_to and args.date_from > args.date_to:
-        raise ValueError("--date-from must be on or before --date-to")
     if _missing_index(args.index_dir):
         return 1
     filters = Filters(args.date_from, args.date_to, tuple(args.source), tuple(args.document))

@@ -11,7 +11,7 @@ from tqdm import tqdm
 from embeddings.encoder import Encoder
 from qa.models import Passage, Precision, ScoredPassage
 from qa.pipeline import Pipeline
-from qa.readers import Question, SpanReader, default_readers
+from qa.readers import Question, Reader, SpanReader, choose_reader, default_readers
 from qa.readers.calibration import expected_calibration_error, reliability
 from qa.squad import best_score, exact_match, f1_score, load_squad
 
@@ -59,14 +59,12 @@ def evaluate(
     documents, questions = _load(path, limit, seed)
     readers = default_readers(model_dir, precision)
     # Refused before the index is built, which can take minutes.
-    used = next((r for r in readers if r.name == reader), None) if reader else readers[0]
-    if used is None:
-        raise ValueError(f"unknown reader {reader!r}; choose one of {', '.join(r.name for r in readers)}")
+    used = choose_reader({r.name: r for r in readers}, reader, readers[0].name)
     with tempfile.TemporaryDirectory(prefix="reportqa-eval-") as scratch:
         pipeline = Pipeline(index_dir or Path(scratch), encoder=encoder, readers=readers, no_answer_threshold=0.0)
         ingestion = _ingest(pipeline, documents, compare_encode)
         recall = _retrieval(pipeline, questions) if retrieval else None
-        answers, latency = _answers(pipeline, questions, top_k, reader)
+        answers, latency = _answers(pipeline, questions, top_k, used)
         passages = pipeline.store.count_passages()
         pipeline.store.close()
     return {
@@ -116,12 +114,12 @@ def _retrieval(pipeline: Pipeline, questions: list) -> dict:
     return metrics
 
 
-def _answers(pipeline: Pipeline, questions: list, top_k: int, reader: str | None) -> tuple[dict, dict]:
-    threshold = pipeline.readers[reader or pipeline.default_reader].no_answer_threshold
+def _answers(pipeline: Pipeline, questions: list, top_k: int, reader: Reader) -> tuple[dict, dict]:
+    threshold = reader.no_answer_threshold
     em, f1, scores, latencies, reading = [], [], [], [], []
     for question in tqdm(questions, desc="ask"):
         started = time.perf_counter()
-        result = pipeline.ask(question.question, top_k=top_k, max_answers=1, reader=reader)
+        result = pipeline.ask(question.question, top_k=top_k, max_answers=1, reader=reader.name)
         latencies.append((time.perf_counter() - started) * 1000)
         reading.append(result.timings_ms["read"])
         prediction = result.answers[0].text if result.answers else ""

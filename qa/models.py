@@ -65,6 +65,11 @@ class Filters:
     sources: tuple[str, ...] = ()
     document_ids: tuple[str, ...] = ()
 
+    def __post_init__(self) -> None:
+        # ISO dates order as strings do.
+        if self.date_from and self.date_to and self.date_from > self.date_to:
+            raise ValueError("date_from must be on or before date_to")
+
     def is_empty(self) -> bool:
         return not (self.date_from or self.date_to or self.sources or self.document_ids)
 

@@ -17,7 +17,7 @@ from embeddings.memory import release_free_memory
 from qa.answers import Answer, assemble_answers
 from qa.locking import file_lock
 from qa.models import Document, Filters, Passage, ScoredPassage, shown
-from qa.readers import Question, Reader, default_readers
+from qa.readers import Question, Reader, choose_reader, default_readers
 from qa.retrieval import HybridRetriever
 from qa.sparse import SparseIndex
 from qa.splitter import PassageSplitter
@@ -356,9 +356,7 @@ class Pipeline:
             raise ValueError(f"top_k must be 1 to {MAX_TOP_K}, not {top_k}")
         if not 1 <= max_answers <= MAX_ANSWERS:
             raise ValueError(f"max_answers must be 1 to {MAX_ANSWERS}, not {max_answers}")
-        chosen = self.readers.get(self.default_reader if reader is None else reader)
-        if chosen is None:
-            raise ValueError(f"reader must be one of {sorted(self.readers)}, not {reader!r}")
+        chosen = choose_reader(self.readers, reader, self.default_reader)
         if not self.store.has_passages():
             raise EmptyIndexError("no reports are indexed yet: run `reportqa ingest PATH` or POST /v1/documents first")
         started = time.perf_counter()

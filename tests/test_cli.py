@@ -62,7 +62,7 @@ def test_bad_options_are_clear_errors(tmp_path: Path, capsys) -> None:
     assert exit_info.value.code == 2
     assert "YYYY-MM-DD" in capsys.readouterr().err
     assert cli.main(["ask", "--index-dir", index, "--date-from", "2019-01-01", "--date-to", "2017-01-01", "Who?"]) == 2
-    assert "--date-from must be on or before --date-to" in capsys.readouterr().err
+    assert "date_from must be on or before date_to" in capsys.readouterr().err
     for option, value, message in [("--top-k", "0", "top_k must be 1 to 50"), ("--top-k", "51", "top_k"),
                                    ("--max-answers", "-1", "max_answers must be 1 to 20")]:  # fmt: skip
         assert cli.main(["ask", "--index-dir", index, option, value, "Who?"]) == 2

@@ -102,7 +102,7 @@ def test_not_squad_is_a_clear_error(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize(
     ("options", "message"),
-    [({"reader": "bogus"}, "unknown reader 'bogus'; choose one of span, sentence"), ({"limit": 0}, "at least 1")],
+    [({"reader": "bogus"}, r"reader must be one of \['sentence', 'span'\], not 'bogus'"), ({"limit": 0}, "at least 1")],
 )
 def test_bad_evaluation_options_are_refused_before_indexing(tmp_path: Path, options: dict, message: str) -> None:
     # No encoder is given: refusing after building the index would first load one.

@@ -13,4 +13,12 @@ def default_readers(span_model: Path | None = None, precision: Precision = "auto
     return [SpanReader(span_model, precision=precision), SentenceReader()]
 
 
-__all__ = ["Question", "Reader", "SentenceReader", "SpanReader", "default_readers"]
+def choose_reader(readers: dict[str, Reader], name: str | None, default: str) -> Reader:
+    """The reader called `name`, or `default` when None; any other name raises ValueError naming the readers."""
+    chosen = readers.get(default if name is None else name)
+    if chosen is None:
+        raise ValueError(f"reader must be one of {sorted(readers)}, not {name!r}")
+    return chosen
+
+
+__all__ = ["Question", "Reader", "SentenceReader", "SpanReader", "choose_reader", "default_readers"]

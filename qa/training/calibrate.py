@@ -1,6 +1,5 @@
 """Fit the span reader's calibration and no-answer threshold on the training articles held out for it."""
 
-import json
 import math
 import random
 import tempfile
@@ -18,6 +17,7 @@ from qa.readers.calibration import Calibration, expected_calibration_error, fit_
 from qa.readers.span import SpanEvidence, SpanModel
 from qa.squad import SquadQuestion, best_score, f1_score, load_squad
 from qa.training.examples import is_held_out
+from qa.training.trainer import read_recipe
 
 ANSWERS_PER_QUESTION = 3  # the service returns up to 3 answers by default; fit on what it returns
 # Most training questions have one reference answer, so a right answer worded another way counts as
@@ -60,10 +60,7 @@ def calibrate_reader(
     Returns:
         The figures written to `model_dir/calibration.json` and reported for the model card.
     """
-    recipe = model_dir / "training.json"
-    if not recipe.is_file():
-        raise ValueError(f"--model {model_dir} has no training.json: pass a folder written by train-reader")
-    settings = json.loads(recipe.read_text())
+    settings = read_recipe(model_dir, "--model")
     documents, by_file = _held_out(data, 100.0 if all_articles else settings["held_out_percent"])
     if not by_file:
         names = ", ".join(p.name for p in data)

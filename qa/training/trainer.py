@@ -21,6 +21,7 @@ from qa.readers.windows import pad_windows  # noqa: E402
 from qa.training.examples import LabelledWindow, batch_order, label_windows, load_examples  # noqa: E402
 
 CHECKPOINT = "checkpoint.pt"
+RECIPE = "training.json"
 
 
 @dataclass
@@ -221,12 +222,17 @@ def training_recipe(config: TrainingConfig) -> dict:
         raise ValueError(f"questions per file for {', '.join(unknown)}: not among the data files "
                          f"({', '.join(sorted(recipe['data']))})")  # fmt: skip
     if config.init:
-        init_recipe = Path(config.init) / "training.json"
-        if not init_recipe.is_file():
-            raise ValueError(f"--init {config.init} has no training.json: pass a folder written by train-reader")
         # The chain of recipes lets the whole model be replayed
-        recipe["init"] = json.loads(init_recipe.read_text())
+        recipe["init"] = read_recipe(Path(config.init), "--init")
     return recipe
+
+
+def read_recipe(folder: Path, option: str) -> dict:
+    """The recipe in a folder written by `train-reader`; `option` names where the folder was given."""
+    path = folder / RECIPE
+    if not path.is_file():
+        raise ValueError(f"{option} {folder} has no {RECIPE}: pass a folder written by train-reader")
+    return json.loads(path.read_text())
 
 
 def export_model(model: BertForQuestionAnswering, tokenizer, folder: Path, recipe: dict) -> None:
@@ -234,4 +240,4 @@ def export_model(model: BertForQuestionAnswering, tokenizer, folder: Path, recip
     folder.mkdir(parents=True, exist_ok=True)
     model.to("cpu").half().save_pretrained(folder, safe_serialization=True)
     tokenizer.save_pretrained(folder)
-    (folder / "training.json").write_text(json.dumps(recipe, indent=2) + "\n")
+    (folder / RECIPE).write_text(json.dumps(recipe, indent=2) + "\n")
