@@ -65,9 +65,12 @@ class Encoder:
             return np.zeros((0, self.dimension), dtype=np.float32)
         with self._forward:
             vectors = self.model.encode(
-                list(texts), batch_size=self.batch_size, normalize_embeddings=True, convert_to_numpy=True,
+                list(texts),
+                batch_size=self.batch_size,
+                normalize_embeddings=True,
+                convert_to_numpy=True,
                 show_progress_bar=False,
-            )  # fmt: skip
+            )
         return vectors.astype(np.float32, copy=False)
 
     def encode_with_spans(

@@ -324,6 +324,15 @@ def test_a_sweep_refuses_a_bad_candidate_before_training(tmp_path: Path, candida
     assert not (tmp_path / "out").exists()
 
 
+def test_a_sweep_refuses_an_unknown_device_before_starting_any_candidate(tmp_path: Path, capsys) -> None:
+    _squad_file(tmp_path)
+    with pytest.raises(SystemExit):
+        sweep_main(["train", "--data", str(tmp_path), "--out", str(tmp_path / "out"), "--budget", "1",
+                    "--device", "tpu", "--candidate", "x={}"])  # fmt: skip
+    assert "invalid choice: 'tpu'" in capsys.readouterr().err
+    assert not (tmp_path / "out").exists()
+
+
 @pytest.mark.parametrize(
     ("settings", "message"),
     [({"epochs": 0}, "at least 1"), ({"batch_size": 0}, "at least 1"), ({"learning_rate": -1e-4}, "0 or more")],

@@ -67,7 +67,7 @@ def main(argv: list[str] | None = None) -> int:
     train.add_argument("--init", type=Path, default=SHIPPED_MODEL, help="reader to continue from (default: shipped)")
     train.add_argument("--budget", type=float, required=True, help="seconds each candidate may train")
     train.add_argument("--work", type=Path, default=Path("/tmp"), help="folder for the runs (default /tmp)")
-    train.add_argument("--device", default="cuda", help="cuda (default) or cpu")
+    train.add_argument("--device", choices=("cuda", "cpu"), default="cuda", help="cuda (default) or cpu")
     unpack = commands.add_parser("unpack", help="rebuild a packed candidate's model folder")
     unpack.add_argument("source", type=Path, help="the folder the packed files came back to")
     unpack.add_argument("name", help="the candidate's NAME")

@@ -169,7 +169,7 @@ def _step(model: BertForQuestionAnswering, batch: list[LabelledWindow], pad_id: 
     inputs = {k: torch.from_numpy(v).to(device) for k, v in pad_windows([w.window for w in batch], pad_id).items()}
     starts = torch.tensor([w.start_token for w in batch], device=device)
     ends = torch.tensor([w.end_token for w in batch], device=device)
-    with torch.autocast(device.split(":")[0], dtype=torch.bfloat16, enabled=autocast):
+    with torch.autocast(device, dtype=torch.bfloat16, enabled=autocast):
         return model(**inputs, start_positions=starts, end_positions=ends).loss
 
 
