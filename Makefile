@@ -1,10 +1,11 @@
 # The README's two set-up commands: `make run` serves the sample corpus, `make test` runs the suite.
+# `make test-fast` runs the tests that need no model, server or browser; `make check` lints and type-checks.
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 INDEX_DIR ?= index
 
-.PHONY: run test lint install browser
+.PHONY: run test test-fast lint typecheck check install browser
 
 install: $(VENV)/.installed
 
@@ -35,5 +36,13 @@ browser:
 test: install browser
 	$(BIN)/python -m pytest
 
+test-fast: install
+	$(BIN)/python -m pytest -m "not model and not server and not browser"
+
 lint: install
 	$(BIN)/ruff check . && $(BIN)/ruff format --check .
+
+typecheck: install
+	$(BIN)/mypy
+
+check: lint typecheck

@@ -10,12 +10,19 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException
 
-from qa.pipeline import DocumentExistsError, EmptyIndexError, IndexFilesError, UnknownDocumentError
+from qa.index.base import DocumentExistsError, IndexFilesError, UnknownDocumentError
+from qa.pipeline import EmptyIndexError
 
 _ERROR_TYPES = {
-    401: "authentication_error", 403: "permission_error", 404: "not_found_error", 409: "conflict_error",
-    413: "request_too_large", 429: "rate_limit_error", 500: "server_error", 503: "timeout_error",
-}  # fmt: skip
+    401: "authentication_error",
+    403: "permission_error",
+    404: "not_found_error",
+    409: "conflict_error",
+    413: "request_too_large",
+    429: "rate_limit_error",
+    500: "server_error",
+    503: "timeout_error",
+}
 
 
 def error_response(
@@ -54,10 +61,11 @@ _FASTAPI_PARSE_ERROR = "There was an error parsing the body"
 async def _http(_: Request, error: HTTPException) -> JSONResponse:
     if error.status_code == 400 and error.detail == _FASTAPI_PARSE_ERROR:
         return error_response(
-            422, "the body is not readable JSON: send UTF-8 encoded JSON, without numbers thousands of digits "
-            "long or nesting hundreds of levels deep"
-        )  # fmt: skip
-    return error_response(error.status_code, str(error.detail), headers=error.headers)
+            422,
+            "the body is not readable JSON: send UTF-8 encoded JSON, without numbers thousands of digits "
+            "long or nesting hundreds of levels deep",
+        )
+    return error_response(error.status_code, str(error.detail), headers=dict(error.headers or {}))
 
 
 async def _empty_index(_: Request, error: EmptyIndexError) -> JSONResponse:
@@ -83,10 +91,11 @@ async def _bad_value(_: Request, error: ValueError) -> JSONResponse:
 
 
 def install_error_handlers(app: FastAPI) -> None:
-    app.add_exception_handler(RequestValidationError, _validation)
-    app.add_exception_handler(HTTPException, _http)
-    app.add_exception_handler(EmptyIndexError, _empty_index)
-    app.add_exception_handler(UnknownDocumentError, _unknown_document)
-    app.add_exception_handler(DocumentExistsError, _document_exists)
-    app.add_exception_handler(IndexFilesError, _damaged_index)
-    app.add_exception_handler(ValueError, _bad_value)
+    # Through `exception_handler`, whose type accepts a handler of each exception's own type.
+    app.exception_handler(RequestValidationError)(_validation)
+    app.exception_handler(HTTPException)(_http)
+    app.exception_handler(EmptyIndexError)(_empty_index)
+    app.exception_handler(UnknownDocumentError)(_unknown_document)
+    app.exception_handler(DocumentExistsError)(_document_exists)
+    app.exception_handler(IndexFilesError)(_damaged_index)
+    app.exception_handler(ValueError)(_bad_value)

@@ -9,8 +9,8 @@ from fastapi import FastAPI, Request
 from fastapi.responses import Response
 
 from api.errors import error_response
-from api.settings import Settings
-from qa.keys import KeyFile, KeyFileError, StoredKey
+from api.keys import KeyFile, KeyFileError, StoredKey
+from api.settings import ServiceSettings
 
 # Served without a key: health checks, and the page and API description, which hold no data.
 OPEN_PATHS = {"/healthz", "/readyz", "/", "/docs", "/docs/oauth2-redirect", "/openapi.json", "/redoc"}
@@ -54,7 +54,8 @@ def is_loopback(host: str) -> bool:
     return host in ("localhost", "::1") or host.startswith("127.")
 
 
-def install_guard(app: FastAPI, settings: Settings) -> None:
+# Over 60 lines: the middleware is one closure over the rate limiter, keys and limits it checks in order.
+def install_guard(app: FastAPI, settings: ServiceSettings) -> None:
     keys = KeyFile(settings.api_keys) if settings.api_keys else None
     if keys is not None:
         # A damaged keys file stops the start-up with its name; a missing one is only a warning,

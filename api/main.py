@@ -12,37 +12,25 @@ from api.guard import install_guard
 from api.observability import install_observability
 from api.routers import ask, chat, citations, documents, health, page, sources
 from api.schemas import ERROR_RESPONSES
-from api.settings import Settings
-from embeddings.encoder import Encoder
+from api.settings import ServiceSettings
+from qa.factory import open_pipeline
 from qa.pipeline import Pipeline
-from qa.readers import default_readers
 
 
-def build_pipeline(settings: Settings, encoder: Encoder | None = None, repair: bool = False) -> Pipeline:
-    return Pipeline(
-        settings.index_dir,
-        encoder=encoder or Encoder(settings.model_path),
-        index_kind=settings.index_kind,
-        no_answer_threshold=settings.no_answer_threshold,
-        readers=default_readers(settings.reader_model_path, settings.reader_precision),
-        repair=repair,
-    )
-
-
-def create_app(settings: Settings | None = None, pipeline: Pipeline | None = None) -> FastAPI:
+def create_app(settings: ServiceSettings | None = None, pipeline: Pipeline | None = None) -> FastAPI:
     """Build the app; it opens the index at start-up unless a pipeline is given.
 
     Args:
         settings: service settings; read from `REPORTQA_*` environment variables when None.
         pipeline: an open pipeline to serve (tests pass one to share the loaded model).
     """
-    settings = settings or Settings()
+    settings = settings or ServiceSettings()
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         # Inference runs one pass at a time, so more threads would only hold more memory.
         anyio.to_thread.current_default_thread_limiter().total_tokens = settings.worker_threads
-        app.state.pipeline = pipeline or build_pipeline(settings)
+        app.state.pipeline = pipeline or open_pipeline(settings)
         yield
 
     app = FastAPI(

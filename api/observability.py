@@ -7,6 +7,7 @@ import re
 import time
 import uuid
 from datetime import UTC, datetime
+from functools import partial
 
 from fastapi import FastAPI, Request
 from fastapi.responses import Response
@@ -54,11 +55,14 @@ def install_observability(app: FastAPI) -> None:
     registry = CollectorRegistry()
     requests = Counter("reportqa_requests", "Requests served", ["method", "route", "status"], registry=registry)
     latency = Histogram(
-        "reportqa_request_duration_seconds", "Time to answer a request", ["method", "route"], registry=registry,
+        "reportqa_request_duration_seconds",
+        "Time to answer a request",
+        ["method", "route"],
+        registry=registry,
         buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30),
-    )  # fmt: skip
+    )
     for name, what in (("documents", "Documents indexed"), ("passages", "Passages indexed"), ("vectors", "Vectors")):
-        Gauge(f"reportqa_{name}", what, registry=registry).set_function(lambda name=name: _index_size(app, name))
+        Gauge(f"reportqa_{name}", what, registry=registry).set_function(partial(_index_size, app, name))
 
     @app.middleware("http")
     async def observe(request: Request, call_next) -> Response:
@@ -85,7 +89,7 @@ def install_observability(app: FastAPI) -> None:
             "client": request.client.host if request.client else None,
             "request_id": request_id,  # also in the fields, for handlers that format after the request
         }
-        logger.info("request", extra={"fields": fields})  # fmt: skip
+        logger.info("request", extra={"fields": fields})
         REQUEST_ID.reset(token)
         return response
 
@@ -99,6 +103,4 @@ def _index_size(app: FastAPI, name: str) -> float:
     pipeline = getattr(app.state, "pipeline", None)
     if pipeline is None:
         return 0.0
-    if name == "vectors":
-        return float(len(pipeline.vectors))
-    return float(pipeline.store.count_documents() if name == "documents" else pipeline.store.count_passages())
+    return float(getattr(pipeline.index.counts(), name))

@@ -5,10 +5,10 @@ from typing import Annotated
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints, field_validator, model_validator
 
-from qa.answers import Answer
-from qa.loaders import MAX_ID_CHARS
+from qa.ingest.loaders import MAX_ID_CHARS
 from qa.models import Filters, valid_unicode
 from qa.pipeline import MAX_ANSWERS, MAX_QUESTION_CHARS, MAX_TOP_K
+from qa.readers.answers import Answer
 
 DOCUMENT_ID_PATTERN = rf"^[A-Za-z0-9_][A-Za-z0-9._-]{{0,{MAX_ID_CHARS - 1}}}$"
 DocumentId = Annotated[str, StringConstraints(pattern=DOCUMENT_ID_PATTERN)]
@@ -34,11 +34,17 @@ class ErrorOut(BaseModel):
 ERROR_RESPONSES: dict[int | str, dict] = {
     status: {"model": ErrorOut, "description": description}
     for status, description in (
-        (400, "Malformed request"), (401, "Missing or invalid API key"), (403, "Key may not do this"),
-        (404, "Not found"), (409, "Conflict"), (413, "Body too large"), (422, "Invalid input"),
-        (429, "Too many requests"), (503, "Too slow, or still loading"),
+        (400, "Malformed request"),
+        (401, "Missing or invalid API key"),
+        (403, "Key may not do this"),
+        (404, "Not found"),
+        (409, "Conflict"),
+        (413, "Body too large"),
+        (422, "Invalid input"),
+        (429, "Too many requests"),
+        (503, "Too slow, or still loading"),
     )
-}  # fmt: skip
+}
 
 
 class Request(BaseModel):
@@ -68,9 +74,11 @@ class FiltersIn(Request):
 
 class AskIn(Request):
     question: str = Field(
-        min_length=1, max_length=MAX_QUESTION_CHARS, pattern=r"\S",
+        min_length=1,
+        max_length=MAX_QUESTION_CHARS,
+        pattern=r"\S",
         description=f"The question, 1 to {MAX_QUESTION_CHARS} characters, not only spaces.",
-    )  # fmt: skip
+    )
     top_k: int = Field(5, ge=1, le=MAX_TOP_K, strict=True, description="Passages to retrieve and read.")
     max_answers: int = Field(3, ge=1, le=MAX_ANSWERS, strict=True, description="Answers to return at most.")
     reader: str | None = Field(

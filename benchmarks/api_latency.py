@@ -38,9 +38,11 @@ def main() -> int:
     # One client asks faster than the default rate limit allows: switch the limit off.
     env = {**os.environ, "REPORTQA_INDEX_DIR": str(args.index_dir), "REPORTQA_RATE_LIMIT_PER_MINUTE": "0"}
     server = subprocess.Popen(
-        [sys.executable, "-m", "qa.cli", "serve", "--port", str(args.port)], env=env,
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-    )  # fmt: skip
+        [sys.executable, "-m", "qa.cli", "serve", "--port", str(args.port)],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     base = f"http://127.0.0.1:{args.port}"
     try:
         with httpx.Client(base_url=base, timeout=30) as client:

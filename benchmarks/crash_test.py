@@ -23,7 +23,7 @@ import numpy as np
 
 from embeddings.encoder import Encoder
 from embeddings.index import VectorIndex
-from qa.pipeline import STORE_FILE, VECTORS_FILE, Pipeline
+from qa.index.embedded import STORE_FILE, VECTORS_FILE, EmbeddedIndex
 
 WORDS = [
     "minister",
@@ -62,8 +62,9 @@ def main() -> int:
                     _write_report(path, chance)
             ingest = subprocess.Popen(
                 [sys.executable, "-m", "qa.cli", "ingest", "--index-dir", str(index_dir), str(reports)],
-                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-            )  # fmt: skip
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL,
+            )
             # The model loads in about 5 s; kill anywhere from loading to the middle of the writes.
             time.sleep(chance.uniform(3.0, 14.0))
             finished = ingest.poll() is not None
@@ -77,8 +78,10 @@ def main() -> int:
                 print(f"    {problem}")
         subprocess.run(
             [sys.executable, "-m", "qa.cli", "ingest", "--index-dir", str(index_dir), str(reports)],
-            check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-        )  # fmt: skip
+            check=True,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
         problems = _check(index_dir, encoder)
         documents = _counts(index_dir)["documents"]
         if documents != args.reports:
@@ -122,13 +125,14 @@ def _check(index_dir: Path, encoder: Encoder) -> list[str]:
         except RuntimeError as error:
             problems.append(f"vector file unreadable: {error}")
     # Opened, the index agrees with the store: one vector per passage, none without a passage.
-    pipeline = Pipeline(index_dir, encoder=encoder)
-    ids = pipeline.vectors.ids()
+    EmbeddedIndex(index_dir, encoder).close()
+    ids = VectorIndex.load(index_dir / VECTORS_FILE).ids() if (index_dir / VECTORS_FILE).exists() else np.zeros(0)
     if len(ids) != len(np.unique(ids)):
         problems.append("a passage has more than one vector")
-    if not np.array_equal(np.sort(ids), np.sort(pipeline.store.passage_ids())):
+    with sqlite3.connect(index_dir / STORE_FILE) as db:
+        stored = np.array([row[0] for row in db.execute("SELECT id FROM passages")], np.int64)
+    if not np.array_equal(np.sort(ids), np.sort(stored)):
         problems.append("vectors and stored passages differ")
-    pipeline.store.close()
     return problems
 
 

@@ -33,16 +33,25 @@ def main() -> int:
         log_path = Path(scratch) / "server.log"
         with open(log_path, "w") as log:
             server = subprocess.Popen(
-                [*cli, "serve", "--index-dir", str(index_dir), "--port", str(args.port)], env=env,
-                stdout=subprocess.DEVNULL, stderr=log,
-            )  # fmt: skip
+                [*cli, "serve", "--index-dir", str(index_dir), "--port", str(args.port)],
+                env=env,
+                stdout=subprocess.DEVNULL,
+                stderr=log,
+            )
             base = f"http://127.0.0.1:{args.port}"
             try:
                 wait_ready(base)
                 command = [
-                    str(Path(sys.executable).parent / "schemathesis"), "run", f"{base}/openapi.json",
-                    "--checks", CHECKS, "--max-examples", str(args.max_examples), "--seed", "1",
-                ]  # fmt: skip
+                    str(Path(sys.executable).parent / "schemathesis"),
+                    "run",
+                    f"{base}/openapi.json",
+                    "--checks",
+                    CHECKS,
+                    "--max-examples",
+                    str(args.max_examples),
+                    "--seed",
+                    "1",
+                ]
                 returncode = subprocess.run(command).returncode
             finally:
                 server.terminate()

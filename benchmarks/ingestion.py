@@ -14,8 +14,8 @@ import time
 from pathlib import Path
 
 from embeddings.encoder import Encoder
-from qa.pipeline import Pipeline
-from qa.squad import load_squad
+from qa.evaluation.squad import load_squad
+from qa.index.embedded import EmbeddedIndex
 
 
 def main() -> None:
@@ -30,12 +30,12 @@ def main() -> None:
     pipeline_rates, bare_rates = [], []
     for round_number in range(1, args.rounds + 1):
         with tempfile.TemporaryDirectory() as scratch:
-            pipeline = Pipeline(Path(scratch), encoder=encoder)
+            index = EmbeddedIndex(Path(scratch), encoder)
             started = time.perf_counter()
-            written = sum(pipeline.add_documents(documents[i : i + 64]).passages for i in range(0, len(documents), 64))
+            written = sum(index.add_documents(documents[i : i + 64]).passages for i in range(0, len(documents), 64))
             pipeline_rates.append(written / (time.perf_counter() - started))
-            texts = [text for _, text in pipeline.store.passage_texts()]
-            pipeline.store.close()
+            texts = [passage.text for passage in index.passages()]
+            index.close()
         started = time.perf_counter()
         encoder.model.encode(texts, batch_size=encoder.batch_size)
         bare_rates.append(len(texts) / (time.perf_counter() - started))

@@ -36,8 +36,9 @@ def main() -> int:
     parser.add_argument("--clients", type=int, default=32)
     parser.add_argument("--duration", type=float, default=60.0, help="seconds (default 60)")
     parser.add_argument("--write-every", type=float, default=2.0, help="seconds between writes (default 2)")
-    parser.add_argument("--warmup", type=float, default=0.0,
-                        help="seconds of the same load before measuring, not counted (default 0)")  # fmt: skip
+    parser.add_argument(
+        "--warmup", type=float, default=0.0, help="seconds of the same load before measuring, not counted (default 0)"
+    )
     parser.add_argument("--port", type=int, default=8767)
     args = parser.parse_args()
 
@@ -73,8 +74,10 @@ async def _run(args: argparse.Namespace, pid: int, questions: list[str], paragra
     return {**measured, "warmup": warmup and {k: warmup[k] for k in ("seconds", "asks", "writes", "server_rss_mib")}}
 
 
-async def _phase(args, client: httpx.AsyncClient, pid: int, questions: list[str], paragraphs: list[dict],
-                 duration: float) -> dict:  # fmt: skip
+# Over 60 lines: the askers, the writer and the sampler share the phase's deadline and tallies as closures.
+async def _phase(
+    args, client: httpx.AsyncClient, pid: int, questions: list[str], paragraphs: list[dict], duration: float
+) -> dict:
     """Askers, one writer and a memory sampler for `duration` seconds; the figures of that span."""
     rss_samples: list[tuple[float, int]] = []
     latencies: list[float] = []

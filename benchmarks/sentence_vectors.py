@@ -13,8 +13,8 @@ from pathlib import Path
 import numpy as np
 
 from embeddings.encoder import Encoder
-from qa.sentences import sentence_spans
-from qa.squad import load_squad
+from qa.evaluation.squad import load_squad
+from qa.ingest.sentences import sentence_spans
 
 
 def main() -> None:

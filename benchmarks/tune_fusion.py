@@ -11,12 +11,11 @@ import argparse
 import tempfile
 from pathlib import Path
 
-import numpy as np
-
-from qa.pipeline import Pipeline
-from qa.retrieval import HybridRetriever
-from qa.sparse import SparseIndex
-from qa.squad import load_squad
+from embeddings.encoder import Encoder
+from qa.evaluation.squad import load_squad
+from qa.index.embedded import EmbeddedIndex
+from qa.retrieval.hybrid import HybridRetriever
+from qa.retrieval.sparse import SparseIndex
 
 SETTINGS = [
     (False, 60, (1.0, 1.0, 0.0)),  # the customary RRF of dense and BM25
@@ -38,25 +37,24 @@ def main() -> None:
 
     documents, questions = load_squad(args.file)
     with tempfile.TemporaryDirectory() as scratch:
-        pipeline = Pipeline(Path(scratch))
+        encoder = Encoder()
+        index = EmbeddedIndex(Path(scratch), encoder)
         for first in range(0, len(documents), 64):
-            pipeline.add_documents(documents[first : first + 64])
-        rows = pipeline.store.passage_texts()
-        ids, texts = np.array([r[0] for r in rows], np.int64), [r[1] for r in rows]
-        passages = {p.id: p for p in pipeline.store.passages(ids.tolist())}
-        vectors = pipeline.encoder.encode([q.question for q in questions])
-        print(f"{len(questions)} questions, {len(ids)} passages; hybrid recall@{args.k}:")
+            index.add_documents(documents[first : first + 64])
+        print(f"{len(questions)} questions, {index.counts().passages} passages; hybrid recall@{args.k}:")
+        index.close()
+        vectors = encoder.encode([q.question for q in questions])
         for stemming, rrf_k, weights in SETTINGS:
-            sparse = SparseIndex(stemming=stemming)
-            sparse.build(ids, texts)
-            retriever = HybridRetriever(pipeline.vectors, sparse, pipeline.store.sentence_vectors, rrf_k, weights)
+            # The same folder opened again with this setting's BM25 and fusion.
+            retriever, keywords = HybridRetriever(rrf_k, weights), SparseIndex(stemming=stemming)
+            index = EmbeddedIndex(Path(scratch), encoder, retriever=retriever, keywords=keywords)
             found = 0
             for question, vector in zip(questions, vectors, strict=True):
-                hits = retriever.retrieve(question.question, vector, args.k)
-                found += any(_covers(passages[h.passage_id], question) for h in hits)
+                hits = index.retrieve(question.question, vector, args.k)
+                found += any(_covers(hit.passage, question) for hit in hits)
+            index.close()
             label = f"BM25 {'stemmed' if stemming else 'unstemmed':>9}, rrf_k {rrf_k:>2}, weights {weights}"
             print(f"  {label}: {found / len(questions):.4f}")
-        pipeline.store.close()
 
 
 def _covers(passage, question) -> bool:

@@ -7,14 +7,18 @@ from pathlib import Path
 
 import numpy as np
 
+from embeddings.memory import bound_inference_memory
+
 # Weights come from an installed package, never from a hub: fail fast instead of trying the network.
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+# Before torch loads: oneDNN reads its kernel cache's size once.
+bound_inference_memory()
 
-from sentence_transformers import SentenceTransformer  # noqa: E402
-from transformers.utils import logging as transformers_logging  # noqa: E402
+from sentence_transformers import SentenceTransformer
+from transformers.utils import logging as transformers_logging
 
-from embeddings.compatibility import read_plain_forms  # noqa: E402
+from embeddings.plain_forms import read_plain_forms
 
 # The weight-loading progress bar is noise on every start of the CLI and the server.
 transformers_logging.disable_progress_bar()
@@ -51,9 +55,6 @@ class Encoder:
         # from many server threads at once only thrash them and grow per-thread memory.
         self._forward = threading.Lock()
         self.max_tokens: int = self.model.max_seq_length
-
-    def to_dict(self) -> dict:
-        return {"model_path": str(self.model_path), "batch_size": self.batch_size, "dimension": self.dimension}
 
     def count_tokens(self, text: str) -> int:
         """How many of the model's tokens `text` holds, without special tokens or truncation."""

@@ -3,9 +3,13 @@
 import os
 import tempfile
 from pathlib import Path
+from typing import Any
 
 import faiss
 import numpy as np
+
+# faiss ships type stubs that lack its I/O callbacks and search parameters: those are reached through this.
+faiss_untyped: Any = faiss
 
 INDEX_KINDS = ("flat", "hnsw")
 
@@ -37,15 +41,14 @@ class VectorIndex:
         self._index = self._empty()
 
     def _empty(self) -> faiss.IndexIDMap2:
+        inner: faiss.Index
         if self.kind == "hnsw":
-            inner = faiss.IndexHNSWFlat(self.dimension, self.hnsw_neighbors, faiss.METRIC_INNER_PRODUCT)
-            inner.hnsw.efSearch = 128
+            hnsw = faiss.IndexHNSWFlat(self.dimension, self.hnsw_neighbors, faiss.METRIC_INNER_PRODUCT)
+            hnsw.hnsw.efSearch = 128
+            inner = hnsw
         else:
             inner = faiss.IndexFlatIP(self.dimension)
         return faiss.IndexIDMap2(inner)
-
-    def to_dict(self) -> dict:
-        return {"dimension": self.dimension, "kind": self.kind, "size": len(self)}
 
     def __len__(self) -> int:
         return int(self._index.ntotal)
@@ -91,9 +94,9 @@ class VectorIndex:
         if allowed_ids is not None:
             selector = faiss.IDSelectorBatch(np.asarray(allowed_ids, np.int64))
             if self.kind == "hnsw":
-                params = faiss.SearchParametersHNSW(sel=selector, efSearch=max(128, k))
+                params = faiss_untyped.SearchParametersHNSW(sel=selector, efSearch=max(128, k))
             else:
-                params = faiss.SearchParameters(sel=selector)
+                params = faiss_untyped.SearchParameters(sel=selector)
         scores, ids = self._index.search(query.reshape(1, -1).astype(np.float32), k, params=params)
         found = ids[0] >= 0
         return ids[0][found], scores[0][found]
@@ -105,7 +108,7 @@ class VectorIndex:
         try:
             # Through Python's file, not FAISS's own: FAISS takes only paths that are valid UTF-8.
             with open(fd, "wb") as handle:
-                faiss.write_index(self._index, faiss.PyCallbackIOWriter(handle.write))
+                faiss.write_index(self._index, faiss_untyped.PyCallbackIOWriter(handle.write))
                 handle.flush()
                 os.fsync(handle.fileno())
             os.replace(tmp, path)
@@ -116,7 +119,7 @@ class VectorIndex:
     @classmethod
     def load(cls, path: Path, hnsw_neighbors: int = 32) -> "VectorIndex":
         with open(path, "rb") as handle:
-            raw = faiss.read_index(faiss.PyCallbackIOReader(handle.read))
+            raw: Any = faiss.read_index(faiss_untyped.PyCallbackIOReader(handle.read))
         if not isinstance(raw, faiss.IndexIDMap2):
             raw = faiss.downcast_index(raw)
         inner = faiss.downcast_index(raw.index)

@@ -1,4 +1,8 @@
-"""Shared fixtures: the real packaged embedding model, loaded once, and indexes of the sample corpus."""
+"""Shared fixtures: the real packaged embedding model, loaded once, and indexes of the sample corpus.
+
+Tiers: a test that loads a model is marked `model` (automatically when it uses a fixture below), one that
+starts server processes `server`, one that drives Chromium `browser`; `make test-fast` runs the rest.
+"""
 
 import socket
 import threading
@@ -10,14 +14,22 @@ import pytest
 import uvicorn
 
 from api.main import create_app
-from api.settings import Settings
+from api.settings import ServiceSettings
 from embeddings.encoder import Encoder
-from qa.ingest import ingest_paths
+from qa.index.embedded import EmbeddedIndex
+from qa.ingest.paths import ingest_paths
 from qa.pipeline import Pipeline
 
 CORPUS = Path(__file__).resolve().parent.parent / "corpus"
+MODEL_FIXTURES = {"encoder", "pipeline", "corpus_pipeline", "shared_corpus_pipeline", "live_server"}
 SPUTNIK_ID = "002_ef8f72d60f8827d6"
 TASS_ID = "000_c960830bf58bfac0"
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        if MODEL_FIXTURES & set(getattr(item, "fixturenames", ())):
+            item.add_marker(pytest.mark.model)
 
 
 @pytest.fixture(scope="session")
@@ -25,16 +37,21 @@ def encoder() -> Encoder:
     return Encoder()
 
 
+def embedded_pipeline(index_dir: Path, encoder: Encoder, **index_options) -> Pipeline:
+    """A pipeline with the default readers over the embedded index at `index_dir`."""
+    return Pipeline(EmbeddedIndex(index_dir, encoder, **index_options), encoder)
+
+
 @pytest.fixture
 def pipeline(tmp_path: Path, encoder: Encoder) -> Pipeline:
     """An empty index of its own."""
-    return Pipeline(tmp_path / "index", encoder=encoder)
+    return embedded_pipeline(tmp_path / "index", encoder)
 
 
 @pytest.fixture
 def corpus_pipeline(pipeline: Pipeline) -> Pipeline:
     """The sample corpus in an index of its own, free to change."""
-    report = ingest_paths(pipeline, [CORPUS], show_progress=False)
+    report = ingest_paths(pipeline.index, [CORPUS], show_progress=False)
     assert sorted(report.added) == [TASS_ID, SPUTNIK_ID]
     return pipeline
 
@@ -42,8 +59,8 @@ def corpus_pipeline(pipeline: Pipeline) -> Pipeline:
 @pytest.fixture(scope="session")
 def shared_corpus_pipeline(tmp_path_factory: pytest.TempPathFactory, encoder: Encoder) -> Pipeline:
     """The sample corpus, shared by tests that only read."""
-    pipeline = Pipeline(tmp_path_factory.mktemp("shared") / "index", encoder=encoder)
-    ingest_paths(pipeline, [CORPUS], show_progress=False)
+    pipeline = embedded_pipeline(tmp_path_factory.mktemp("shared") / "index", encoder)
+    ingest_paths(pipeline.index, [CORPUS], show_progress=False)
     return pipeline
 
 
@@ -57,7 +74,7 @@ def free_port() -> int:
 @pytest.fixture(scope="session")
 def live_server(shared_corpus_pipeline: Pipeline) -> Iterator[str]:
     """The real app served by uvicorn on a free loopback port, for real HTTP clients and browsers."""
-    app = create_app(Settings(index_dir=shared_corpus_pipeline.index_dir), pipeline=shared_corpus_pipeline)
+    app = create_app(ServiceSettings(index_dir=shared_corpus_pipeline.index.index_dir), pipeline=shared_corpus_pipeline)
     port = free_port()
     server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
     thread = threading.Thread(target=server.run, daemon=True)

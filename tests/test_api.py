@@ -7,13 +7,14 @@ import pytest
 from fastapi.testclient import TestClient
 
 from api.main import create_app
-from api.settings import Settings
-from qa.pipeline import VECTORS_FILE, Pipeline
+from api.settings import ServiceSettings
+from qa.index.embedded import VECTORS_FILE, open_store
+from qa.pipeline import Pipeline
 from tests.conftest import SPUTNIK_ID, TASS_ID
 
 
 def _client(pipeline: Pipeline) -> Iterator[TestClient]:
-    app = create_app(Settings(index_dir=pipeline.index_dir), pipeline=pipeline)
+    app = create_app(ServiceSettings(index_dir=pipeline.index.index_dir), pipeline=pipeline)
     with TestClient(app) as client:
         yield client
 
@@ -64,10 +65,14 @@ def test_ask_can_include_passages_and_filter(client: TestClient) -> None:
     body = client.post(
         "/v1/ask",
         json={
-            "question": "Who is the Russian defence minister?", "top_k": 2, "max_answers": 1,
-            "reader": "sentence", "include_passages": True, "filters": {"document_ids": [TASS_ID]},
+            "question": "Who is the Russian defence minister?",
+            "top_k": 2,
+            "max_answers": 1,
+            "reader": "sentence",
+            "include_passages": True,
+            "filters": {"document_ids": [TASS_ID]},
         },
-    ).json()  # fmt: skip
+    ).json()
     assert 1 <= len(body["passages"]) <= 2 and len(body["answers"]) <= 1
     assert {p["document_id"] for p in body["passages"]} == {TASS_ID}
 
@@ -153,9 +158,14 @@ def test_empty_index_accepts_documents_then_answers(empty_client: TestClient) ->
     assert empty_client.get("/readyz").json()["documents"] == 0
     created = empty_client.post(
         "/v1/documents",
-        json={"id": "harbour", "title": "Harbour", "date": "2021-06-01", "source": "desk",
-              "text": "The harbour master is Anna Berg. The harbour reopened in June."},
-    )  # fmt: skip
+        json={
+            "id": "harbour",
+            "title": "Harbour",
+            "date": "2021-06-01",
+            "source": "desk",
+            "text": "The harbour master is Anna Berg. The harbour reopened in June.",
+        },
+    )
     assert created.status_code == 201 and created.json()["passages"] >= 1
     body = empty_client.post("/v1/ask", json={"question": "Who is the harbour master?"}).json()
     assert "Anna Berg" in body["answers"][0]["text"]
@@ -215,13 +225,14 @@ def test_bad_document_requests_are_4xx_and_lose_nothing(
 
 
 def test_a_damaged_index_is_a_503_that_names_the_repair(writable_client: TestClient, corpus_pipeline: Pipeline) -> None:
-    (corpus_pipeline.index_dir / VECTORS_FILE).unlink()
+    (corpus_pipeline.index.index_dir / VECTORS_FILE).unlink()
     ready = writable_client.get("/readyz")
     assert ready.status_code == 503 and "reportqa reindex" in ready.json()["detail"]
     # The body every error has (as /openapi.json describes it), and the probe's own flag.
     assert ready.json()["error"]["type"] == "server_error" and ready.json()["ready"] is False
-    with corpus_pipeline.store.transaction():
-        corpus_pipeline.store.bump_generation()  # as another process's write would, so the server reloads
+    other_process = open_store(corpus_pipeline.index.index_dir)
+    with other_process.transaction():
+        other_process.bump_generation()  # as another process's write would, so the server reloads
     response = writable_client.post("/v1/ask", json={"question": "Who is the Russian defence minister?"})
     assert response.status_code == 503 and "reportqa reindex" in response.json()["detail"]
 
@@ -238,8 +249,11 @@ def test_verify_reports_what_is_really_there(client: TestClient) -> None:
     assert past["verified"] is False and "past the end" in past["message"]
     missing = client.post("/v1/citations/verify", json={**good, "document_id": "nope", "text": "x"})
     assert missing.status_code == 404
-    surrogate = client.post("/v1/citations/verify", content=json.dumps({**good, "text": "\ud800"}),
-                            headers={"Content-Type": "application/json"})  # fmt: skip
+    surrogate = client.post(
+        "/v1/citations/verify",
+        content=json.dumps({**good, "text": "\ud800"}),
+        headers={"Content-Type": "application/json"},
+    )
     assert surrogate.status_code == 422 and "text: text contains an unpaired surrogate" in surrogate.json()["detail"]
     backwards = client.post("/v1/citations/verify", json={**good, "start": 10, "end": 5, "text": "x"})
     assert backwards.status_code == 422 and "end must be at least start" in backwards.json()["detail"]

@@ -4,7 +4,7 @@ import httpx
 import openai
 import pytest
 
-from qa.chat import NO_ANSWER_REPLY
+from api.chat_reply import NO_ANSWER_REPLY
 from tests.conftest import SPUTNIK_ID
 
 QUESTION = "Who is the Russian defence minister?"
@@ -71,13 +71,19 @@ def test_unanswerable_question_says_so(client: openai.OpenAI) -> None:
     ("request_body", "error", "message"),
     [
         ({"model": "gpt-4o", "messages": [{"role": "user", "content": QUESTION}]}, openai.NotFoundError, "reportqa"),
-        ({"model": "reportqa", "messages": [{"role": "system", "content": "Hi"}]}, openai.UnprocessableEntityError,
-         "no user message"),
-        ({"model": "reportqa", "messages": [{"role": "user", "content": "  "}]}, openai.UnprocessableEntityError,
-         "question must be 1 to 1000"),
+        (
+            {"model": "reportqa", "messages": [{"role": "system", "content": "Hi"}]},
+            openai.UnprocessableEntityError,
+            "no user message",
+        ),
+        (
+            {"model": "reportqa", "messages": [{"role": "user", "content": "  "}]},
+            openai.UnprocessableEntityError,
+            "question must be 1 to 1000",
+        ),
         ({"model": "reportqa", "messages": []}, openai.UnprocessableEntityError, "messages"),
     ],
-)  # fmt: skip
+)
 def test_bad_requests_are_clear_4xx(client: openai.OpenAI, request_body: dict, error: type, message: str) -> None:
     with pytest.raises(error) as raised:
         client.chat.completions.create(**request_body)

@@ -3,7 +3,7 @@
 from hypothesis import given
 from hypothesis import strategies as st
 
-from qa.chat import NO_ANSWER_REPLY, compose_reply, stream_pieces
+from api.chat_reply import NO_ANSWER_REPLY, compose_reply, stream_pieces
 from qa.pipeline import Pipeline
 
 

@@ -13,7 +13,7 @@ from tests.conftest import CORPUS, SPUTNIK_ID
 @pytest.fixture(autouse=True)
 def _share_the_loaded_model(monkeypatch, encoder) -> None:
     """The CLI loads the model per command; tests reuse the session's copy to stay quick."""
-    monkeypatch.setattr("api.main.Encoder", lambda *args, **kwargs: encoder)
+    monkeypatch.setattr("qa.factory.Encoder", lambda *args, **kwargs: encoder)
     monkeypatch.setattr("embeddings.encoder.Encoder", lambda *args, **kwargs: encoder)
 
 
@@ -63,8 +63,11 @@ def test_bad_options_are_clear_errors(tmp_path: Path, capsys) -> None:
     assert "YYYY-MM-DD" in capsys.readouterr().err
     assert cli.main(["ask", "--index-dir", index, "--date-from", "2019-01-01", "--date-to", "2017-01-01", "Who?"]) == 2
     assert "date_from must be on or before date_to" in capsys.readouterr().err
-    for option, value, message in [("--top-k", "0", "top_k must be 1 to 50"), ("--top-k", "51", "top_k"),
-                                   ("--max-answers", "-1", "max_answers must be 1 to 20")]:  # fmt: skip
+    for option, value, message in [
+        ("--top-k", "0", "top_k must be 1 to 50"),
+        ("--top-k", "51", "top_k"),
+        ("--max-answers", "-1", "max_answers must be 1 to 20"),
+    ]:
         assert cli.main(["ask", "--index-dir", index, option, value, "Who?"]) == 2
         assert message in capsys.readouterr().err
     typo = tmp_path / "indx"
@@ -85,8 +88,12 @@ def test_names_and_arguments_that_are_not_utf8(tmp_path: Path, capsys) -> None:
     assert cli.main(["ask", "--index-dir", index, "When did the café open?"]) == 2
     assert "index-\\xff/vectors.faiss is missing" in capsys.readouterr().err
     # Text arguments in another encoding are refused by name, not failed on deep inside.
-    for arguments in (["ask", "When did it open? \udce9"], ["ask", "--source", "r\udce9ports", "When?"],
-                      ["ingest", "--source", "r\udce9ports", str(reports)], ["delete", "caf\udce9"]):  # fmt: skip
+    for arguments in (
+        ["ask", "When did it open? \udce9"],
+        ["ask", "--source", "r\udce9ports", "When?"],
+        ["ingest", "--source", "r\udce9ports", str(reports)],
+        ["delete", "caf\udce9"],
+    ):
         with pytest.raises(SystemExit) as exit_info:
             cli.main([*arguments, "--index-dir", index])
         assert exit_info.value.code == 2

@@ -6,9 +6,10 @@ from pathlib import Path
 
 import pytest
 
-from qa.evaluation import evaluate, evaluate_paragraphs
+from qa.evaluation.evaluate import evaluate, evaluate_paragraphs
+from qa.evaluation.squad import best_score, exact_match, f1_score, load_squad
 from qa.readers.span import SHIPPED_MODEL
-from qa.squad import best_score, exact_match, f1_score, load_squad, normalize_answer
+from qa.text import normalize_answer
 
 
 def test_official_normalisation_and_scores() -> None:
@@ -22,20 +23,43 @@ def test_official_normalisation_and_scores() -> None:
 
 def _squad_file(tmp_path: Path) -> Path:
     paragraphs = [
-        ("Sergei Shoigu is the Russian defence minister. He met Zoran Djordjevic in Moscow.",
-         [("Who is the Russian defence minister?", "Sergei Shoigu"), ("Where did Shoigu meet Djordjevic?", "Moscow")]),
-        ("The harbour of Kotor reopened in June after the storm damaged its piers.",
-         [("When did the harbour of Kotor reopen?", "June")]),
-        ("Wheat harvests in Serbia rose by ten percent thanks to a wet spring.",
-         [("Why did wheat harvests rise?", "a wet spring")]),
-    ]  # fmt: skip
-    data = {"data": [{"title": "Test", "paragraphs": [
-        {"context": context, "qas": [
-            {"id": f"q{i}-{j}", "question": question,
-             "answers": [{"text": answer, "answer_start": context.index(answer)}]}
-            for j, (question, answer) in enumerate(qas)
-        ]} for i, (context, qas) in enumerate(paragraphs)
-    ]}]}  # fmt: skip
+        (
+            "Sergei Shoigu is the Russian defence minister. He met Zoran Djordjevic in Moscow.",
+            [
+                ("Who is the Russian defence minister?", "Sergei Shoigu"),
+                ("Where did Shoigu meet Djordjevic?", "Moscow"),
+            ],
+        ),
+        (
+            "The harbour of Kotor reopened in June after the storm damaged its piers.",
+            [("When did the harbour of Kotor reopen?", "June")],
+        ),
+        (
+            "Wheat harvests in Serbia rose by ten percent thanks to a wet spring.",
+            [("Why did wheat harvests rise?", "a wet spring")],
+        ),
+    ]
+    data = {
+        "data": [
+            {
+                "title": "Test",
+                "paragraphs": [
+                    {
+                        "context": context,
+                        "qas": [
+                            {
+                                "id": f"q{i}-{j}",
+                                "question": question,
+                                "answers": [{"text": answer, "answer_start": context.index(answer)}],
+                            }
+                            for j, (question, answer) in enumerate(qas)
+                        ],
+                    }
+                    for i, (context, qas) in enumerate(paragraphs)
+                ],
+            }
+        ]
+    }
     path = tmp_path / "tiny-squad.json"
     path.write_text(json.dumps(data), encoding="utf-8")
     return path
@@ -83,6 +107,7 @@ def test_open_book_evaluation_reads_with_the_model_it_is_given(tmp_path: Path, e
     assert report["answers"]["threshold"] == 0.99
 
 
+@pytest.mark.model
 def test_paragraph_mode_reads_each_question_against_its_own_paragraph(tmp_path: Path) -> None:
     report = evaluate_paragraphs(_squad_file(tmp_path))
     assert report["mode"] == "paragraph" and report["questions"] == 4 and report["windows"] == 4

@@ -9,11 +9,11 @@ import anyio
 import pytest
 from fastapi.testclient import TestClient
 
+from api.keys import KeyFile, KeyFileError
 from api.main import create_app
 from api.observability import JsonFormatter
-from api.settings import Settings
+from api.settings import ServiceSettings
 from qa import cli
-from qa.keys import KeyFile, KeyFileError
 from qa.pipeline import Pipeline
 
 ASK = {"question": "Who is the Russian defence minister?"}
@@ -21,7 +21,7 @@ REPORT = {"title": "Port", "text": "The port reopened on Monday."}
 
 
 def _client(pipeline: Pipeline, **settings) -> Iterator[TestClient]:
-    app = create_app(Settings(index_dir=pipeline.index_dir, **settings), pipeline=pipeline)
+    app = create_app(ServiceSettings(index_dir=pipeline.index.index_dir, **settings), pipeline=pipeline)
     with TestClient(app) as client:
         yield client
 
@@ -101,16 +101,19 @@ def test_body_over_the_limit_is_413_and_stores_nothing(corpus_pipeline: Pipeline
         response = client.post("/v1/documents", json={"text": "word " * 1000})
         assert response.status_code == 413 and "2048 bytes" in response.json()["detail"]
         chunked = client.post(
-            "/v1/documents", content=iter([b'{"text": "', b"w" * 4000, b'"}']),
+            "/v1/documents",
+            content=iter([b'{"text": "', b"w" * 4000, b'"}']),
             headers={"Content-Type": "application/json"},
-        )  # fmt: skip
+        )
         assert chunked.status_code == 413
         assert client.get("/v1/documents").json()["total"] == 2
 
 
 def test_a_body_without_length_is_read_only_until_it_passes_the_limit(corpus_pipeline: Pipeline) -> None:
     # Straight through ASGI, since the test client reads the whole body before the app sees it.
-    app = create_app(Settings(index_dir=corpus_pipeline.index_dir, max_body_bytes=2048), pipeline=corpus_pipeline)
+    app = create_app(
+        ServiceSettings(index_dir=corpus_pipeline.index.index_dir, max_body_bytes=2048), pipeline=corpus_pipeline
+    )
     chunks_sent, messages = 0, []
 
     async def receive() -> dict:
@@ -122,11 +125,19 @@ def test_a_body_without_length_is_read_only_until_it_passes_the_limit(corpus_pip
         messages.append(message)
 
     scope = {
-        "type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1", "method": "POST", "scheme": "http",
-        "path": "/v1/documents", "raw_path": b"/v1/documents", "query_string": b"", "root_path": "",
+        "type": "http",
+        "asgi": {"version": "3.0"},
+        "http_version": "1.1",
+        "method": "POST",
+        "scheme": "http",
+        "path": "/v1/documents",
+        "raw_path": b"/v1/documents",
+        "query_string": b"",
+        "root_path": "",
         "headers": [(b"content-type", b"application/json"), (b"host", b"testserver")],
-        "client": ("127.0.0.1", 50000), "server": ("testserver", 80),
-    }  # fmt: skip
+        "client": ("127.0.0.1", 50000),
+        "server": ("testserver", 80),
+    }
     anyio.run(app, scope, receive, send)
     assert messages[0]["status"] == 413
     assert chunks_sent == 3, "the 3rd KiB passes the 2 KiB limit; the other 97 are never read"
@@ -149,7 +160,7 @@ def test_slow_question_is_503_but_a_slow_write_finishes(corpus_pipeline: Pipelin
         # A 503 here would be a lie: the document would be stored anyway, and a retry store it twice.
         written = client.post("/v1/documents", json=REPORT)
         assert written.status_code == 201
-        assert corpus_pipeline.store.document(written.json()["id"]).text == REPORT["text"]
+        assert corpus_pipeline.index.document(written.json()["id"]).text == REPORT["text"]
 
 
 def test_request_ids_metrics_and_json_logs(corpus_pipeline: Pipeline, caplog: pytest.LogCaptureFixture) -> None:
@@ -194,7 +205,7 @@ def test_a_damaged_keys_file_is_named_at_start_up_and_a_503_while_serving(
         response = client.get("/v1/sources", headers=_bearer(keys["read"]))
         assert response.status_code == 503 and "keys file is damaged" in response.json()["detail"]
     with pytest.raises(KeyFileError, match=str(path)):
-        create_app(Settings(index_dir=corpus_pipeline.index_dir, api_keys=path), pipeline=corpus_pipeline)
+        create_app(ServiceSettings(index_dir=corpus_pipeline.index.index_dir, api_keys=path), pipeline=corpus_pipeline)
     assert cli.main(["keys", "--file", str(path), "list"]) == 2
     assert str(path) in capsys.readouterr().err
 

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from qa.loaders import Failure, LoadError, discover, load_file, parse_date
+from qa.ingest.loaders import Failure, LoadError, discover, load_file, parse_date
 from tests.conftest import CORPUS, SPUTNIK_ID
 from tests.pdf import make_pdf
 

@@ -8,8 +8,11 @@ from embeddings.memory import release_free_memory
 
 
 def test_the_kernel_cache_is_capped_before_torch_loads() -> None:
-    # A fresh interpreter: importing the package sets the cap unless the environment already has one.
-    code = "import embeddings, os, sys; print(os.environ['ONEDNN_PRIMITIVE_CACHE_CAPACITY'], 'torch' in sys.modules)"
+    # A fresh interpreter: importing the encoder sets the cap unless the environment already has one.
+    code = (
+        "import embeddings.encoder, os, sys;"
+        "print(os.environ['ONEDNN_PRIMITIVE_CACHE_CAPACITY'], 'torch' in sys.modules)"
+    )
     env = {k: v for k, v in os.environ.items() if k != "ONEDNN_PRIMITIVE_CACHE_CAPACITY"}
     out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True).stdout
     assert out.split() == ["64", "True"]

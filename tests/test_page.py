@@ -20,12 +20,21 @@ from selenium.webdriver.support.ui import WebDriverWait
 
 from tests.conftest import SPUTNIK_ID
 
+pytestmark = [pytest.mark.browser, pytest.mark.model]
+
 ARTIFACTS = Path(__file__).resolve().parent.parent / "test-artifacts"
 QUESTION = "Who is the Russian defence minister?"
 CHROMIUM_FLAGS = (
-    "--headless=new", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-sync",
-    "--disable-background-networking", "--disable-component-update", "--disable-dev-shm-usage",
-)  # fmt: skip
+    "--headless=new",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-sync",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-dev-shm-usage",
+)
 
 
 def _executable(*names: str) -> str:

@@ -13,6 +13,8 @@ from qa.readers.span import SHIPPED_MODEL, SpanModel
 from qa.readers.windows import pad_windows, tokenize_windows
 from qa.training.export import export_int8_encoder, fused_float_graph
 
+pytestmark = pytest.mark.model
+
 QUESTION = "Who is the Russian defence minister?"
 TEXTS = [
     "Russian Defence Minister Sergei Shoigu met his Chinese counterpart in Moscow on Tuesday.",
@@ -60,9 +62,14 @@ def small_model(float_model: SpanModel) -> BertForQuestionAnswering:
     """A small random model with the shipped tokenizer: the export path, not the shipped file."""
     torch.manual_seed(0)
     config = BertConfig(
-        vocab_size=float_model.tokenizer.vocab_size, hidden_size=64, num_hidden_layers=2, num_attention_heads=4,
-        intermediate_size=128, max_position_embeddings=256, attn_implementation="eager",
-    )  # fmt: skip
+        vocab_size=float_model.tokenizer.vocab_size,
+        hidden_size=64,
+        num_hidden_layers=2,
+        num_attention_heads=4,
+        intermediate_size=128,
+        max_position_embeddings=256,
+        attn_implementation="eager",
+    )
     return BertForQuestionAnswering(config).eval()
 
 
@@ -128,9 +135,14 @@ def test_int8_without_its_file_says_how_to_write_it(tmp_path) -> None:
         SpanModel(tmp_path, precision="int8")
 
 
-@pytest.mark.parametrize(("has_bf16", "has_onnx", "expected"), [
-    (True, True, "bfloat16"), (False, True, "int8"), (False, False, "float32"),
-])  # fmt: skip
+@pytest.mark.parametrize(
+    ("has_bf16", "has_onnx", "expected"),
+    [
+        (True, True, "bfloat16"),
+        (False, True, "int8"),
+        (False, False, "float32"),
+    ],
+)
 def test_auto_takes_the_fastest_precision_this_cpu_and_folder_allow(
     tmp_path, monkeypatch, has_bf16: bool, has_onnx: bool, expected: str
 ) -> None:

@@ -3,8 +3,8 @@
 import numpy as np
 
 from embeddings.index import VectorIndex
-from qa.retrieval import HybridRetriever
-from qa.sparse import SparseIndex
+from qa.retrieval.hybrid import HybridRetriever, Searches
+from qa.retrieval.sparse import SparseIndex
 
 TEXTS = [
     "The defence minister visited Belgrade.",
@@ -35,16 +35,17 @@ def test_fusion_favours_agreement_and_scores_lie_in_unit_range() -> None:
         int(i): np.stack([np.eye(4, dtype=np.float32)[n], np.full(4, 0.5, np.float32)]) for n, i in enumerate(IDS)
     }
     sentences[40][1] = [0.0, 0.0, 1.0, 0.0]
-    retriever = HybridRetriever(vectors, sparse, lambda ids: {i: sentences[i] for i in ids})
+    retriever = HybridRetriever()
+    searches = Searches(vectors.search, sparse.search, lambda ids: {i: sentences[i] for i in ids})
     query = np.array([0.0, 0.0, 1.0, 0.0], dtype=np.float32)  # densely closest to passage 30
-    hits = retriever.retrieve("defence minister", query, top_k=4)
+    hits = retriever.retrieve(searches, "defence minister", query, top_k=4)
     assert hits[0].passage_id == 30, "first in dense and in best sentence, second in BM25, beats the rest"
     assert [h.score for h in hits] == sorted((h.score for h in hits), reverse=True)
     assert hits[0].score < 1.0 and hits[-1].score > 0
     assert all(0.0 <= hit.score <= 1.0 for hit in hits)
-    assert [h.passage_id for h in retriever.retrieve("defence minister", query, 2, mode="sparse")] == [10, 30]
-    assert retriever.retrieve("defence minister", query, 1, mode="dense")[0].passage_id == 30
-    filtered = retriever.retrieve("defence minister", query, 4, allowed_ids=np.array([10, 40]))
+    assert [h.passage_id for h in retriever.retrieve(searches, "defence minister", query, 2, mode="sparse")] == [10, 30]
+    assert retriever.retrieve(searches, "defence minister", query, 1, mode="dense")[0].passage_id == 30
+    filtered = retriever.retrieve(searches, "defence minister", query, 4, allowed_ids=np.array([10, 40]))
     assert {h.passage_id for h in filtered} <= {10, 40}
 
 

@@ -16,6 +16,8 @@ from qa.readers.windows import best_spans, tokenize_windows
 from qa.training.examples import Example, label_windows
 from tests.conftest import SPUTNIK_ID
 
+pytestmark = pytest.mark.model
+
 WORDS = st.text(alphabet=st.characters(codec="utf-8", exclude_categories=("Cs",)), min_size=1, max_size=12)
 
 
@@ -208,7 +210,7 @@ def test_the_span_reader_extracts_the_minister_s_name(shared_corpus_pipeline: Pi
     assert shared_corpus_pipeline.default_reader == "span"
     best = result.answers[0]
     assert best.text == "Sergei Shoigu" and best.citation.document_id == SPUTNIK_ID
-    document = shared_corpus_pipeline.store.document(SPUTNIK_ID)
+    document = shared_corpus_pipeline.index.document(SPUTNIK_ID)
     assert document.text[best.citation.start : best.citation.end] == "Sergei Shoigu"
 
 
@@ -230,12 +232,12 @@ def test_every_span_answer_slices_its_document(shared_corpus_pipeline: Pipeline,
     for span in spans:
         passage = next(p.passage for p in passages if p.passage.id == span.passage_id)
         assert passage.start <= span.start < span.end <= passage.end and 0.0 <= span.score <= 1.0
-        text = shared_corpus_pipeline.store.document(span.document_id).text
+        text = shared_corpus_pipeline.index.document(span.document_id).text
         assert text[span.start : span.end] == passage.text[span.start - passage.start : span.end - passage.start]
     result = shared_corpus_pipeline.ask(question, top_k=10, max_answers=10)
     for answer in result.answers:
         cite = answer.citation
-        text = shared_corpus_pipeline.store.document(cite.document_id).text
+        text = shared_corpus_pipeline.index.document(cite.document_id).text
         assert text[cite.start : cite.end] == answer.text
 
 

@@ -4,8 +4,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from qa.sentences import sentence_spans
-from qa.splitter import PassageSplitter
+from qa.ingest.sentences import sentence_spans
+from qa.ingest.splitter import PassageSplitter
 from tests.conftest import CORPUS
 
 WORDS = st.sampled_from(

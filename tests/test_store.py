@@ -5,8 +5,8 @@ from pathlib import Path
 
 import pytest
 
+from qa.index.store import DocumentStore
 from qa.models import Document
-from qa.store import DocumentStore
 
 
 def test_a_store_without_the_characters_column_is_migrated(tmp_path: Path) -> None:
@@ -26,8 +26,9 @@ def test_a_store_without_the_characters_column_is_migrated(tmp_path: Path) -> No
 def test_search_folds_the_case_of_every_letter(tmp_path: Path, query: str) -> None:
     store = DocumentStore(tmp_path / "store.sqlite3")
     with store.transaction():
-        store.put_document(Document(id="emile", text="Émile Zola lived on a Straße.", title="ÉCOLE", source="Über"),
-                           "h1", [])  # fmt: skip
+        store.put_document(
+            Document(id="emile", text="Émile Zola lived on a Straße.", title="ÉCOLE", source="Über"), "h1", []
+        )
         store.put_document(Document(id="other", text="Nothing here. 50%_ off.", title="Other"), "h2", [])
     expected = ["other"] if query == "50%_" else ["emile"]
     assert [info.id for info in store.list_documents(0, 10, query)] == expected

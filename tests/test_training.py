@@ -10,44 +10,23 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from safetensors.numpy import load_file, save_file
+from safetensors.numpy import load_file
 
 from qa.cli import main
+from qa.evaluation.squad import SquadQuestion
 from qa.readers.calibration import Calibration, expected_calibration_error
 from qa.readers.span import SHIPPED_MODEL
-from qa.squad import SquadQuestion
 from qa.training import trainer
 from qa.training.calibrate import Reading, balanced_sample, calibrate_reader, ece_on_unseen_files, fit_at_standard
 from qa.training.examples import is_held_out, load_examples
-from qa.training.parts import FROZEN, pack_weights, unpack_weights
-from qa.training.sweep import main as sweep_main
 from qa.training.trainer import TrainingConfig, train_reader
+from tests.training_data import squad_file, tiny_config
 
-FACTS = [
-    ("Sergei Shoigu is the defence minister of Russia.", "Who is the defence minister of Russia?", "Sergei Shoigu"),
-    ("The summit took place in Beijing in June.", "Where did the summit take place?", "Beijing"),
-    ("The agreement was signed by twelve countries.", "How many countries signed the agreement?", "twelve"),
-    ("Exports of grain rose by ten percent last year.", "What rose by ten percent?", "Exports of grain"),
-]
-
-
-def _squad_file(tmp_path: Path) -> Path:
-    articles = []
-    for a, (fact, question, answer) in enumerate(FACTS * 3):
-        context = f"Report {a}. {fact}"
-        qa = {"id": f"q{a}", "question": question, "answers": [{"text": answer, "answer_start": context.index(answer)}]}
-        articles.append({"title": f"article {a}", "paragraphs": [{"context": context, "qas": [qa]}]})
-    path = tmp_path / "tiny.json"
-    path.write_text(json.dumps({"data": articles}), encoding="utf-8")
-    return path
-
-
-def _config(path: Path) -> TrainingConfig:
-    return TrainingConfig(data=[str(path)], batch_size=4, max_length=48, stride=16, held_out_percent=20.0, bf16=False)
+pytestmark = pytest.mark.model
 
 
 def test_held_out_articles_never_reach_training(tmp_path: Path) -> None:
-    path = _squad_file(tmp_path)
+    path = squad_file(tmp_path)
     train = load_examples([path], 20.0, "train", negative_rate=0.0, seed=1)
     held_out = load_examples([path], 20.0, "held-out", negative_rate=0.0, seed=1)
     assert len(train) + len(held_out) == 12 and held_out
@@ -56,7 +35,7 @@ def test_held_out_articles_never_reach_training(tmp_path: Path) -> None:
 
 
 def test_negatives_pair_questions_with_other_paragraphs(tmp_path: Path) -> None:
-    examples = load_examples([_squad_file(tmp_path)], 0.0, "train", negative_rate=1.0, seed=1)
+    examples = load_examples([squad_file(tmp_path)], 0.0, "train", negative_rate=1.0, seed=1)
     # Each negative follows its question's own example and reads another paragraph.
     pairs = [(examples[i - 1], e) for i, e in enumerate(examples) if e.answer is None]
     assert len(pairs) >= 6  # a random pick of its own paragraph, or of one that repeats its fact, is skipped
@@ -67,7 +46,7 @@ def test_negatives_pair_questions_with_other_paragraphs(tmp_path: Path) -> None:
 
 
 def test_a_cap_for_one_file_samples_that_file_only(tmp_path: Path) -> None:
-    tiny = _squad_file(tmp_path)
+    tiny = squad_file(tmp_path)
     other = tmp_path / "other.json"
     shutil.copy(tiny, other)
     examples = load_examples(
@@ -82,7 +61,7 @@ def test_a_cap_for_one_file_samples_that_file_only(tmp_path: Path) -> None:
 
 
 def test_a_cap_for_a_file_that_is_not_in_the_data_is_refused(tmp_path: Path, capsys) -> None:
-    path = _squad_file(tmp_path)
+    path = squad_file(tmp_path)
     code = main(["train-reader", "--data", str(path), "--out", str(tmp_path / "run"), "--questions", "qamr.json=10"])
     assert code == 2 and "tiny.json" in capsys.readouterr().err and not (tmp_path / "run").exists()
     code = main(["train-reader", "--data", str(path), "--out", str(tmp_path / "run"), "--questions", "tiny.json=0"])
@@ -90,8 +69,8 @@ def test_a_cap_for_a_file_that_is_not_in_the_data_is_refused(tmp_path: Path, cap
 
 
 def test_a_resumed_run_ends_with_the_same_weights_as_an_uninterrupted_one(tmp_path: Path) -> None:
-    path = _squad_file(tmp_path)
-    config = _config(path)
+    path = squad_file(tmp_path)
+    config = tiny_config(path)
     assert train_reader(config, tmp_path / "straight")
     # A zero budget stops after the first step with a checkpoint; the second call finishes.
     assert not train_reader(config, tmp_path / "resumed", time_budget_s=0)
@@ -111,20 +90,20 @@ def test_a_cpu_without_bfloat16_trains_in_float32(tmp_path: Path, monkeypatch, c
     flags, step = [], trainer._step
     monkeypatch.setattr(trainer, "cpu_has_bf16", lambda: False)
     monkeypatch.setattr(trainer, "_step", lambda *args: flags.append(args[-1]) or step(*args))
-    assert train_reader(replace(_config(_squad_file(tmp_path)), bf16=True), tmp_path / "run")
+    assert train_reader(replace(tiny_config(squad_file(tmp_path)), bf16=True), tmp_path / "run")
     assert flags and not any(flags)
     assert "training in float32" in capsys.readouterr().out
 
 
 def test_resuming_with_other_settings_is_refused(tmp_path: Path, capsys) -> None:
-    path = _squad_file(tmp_path)
-    assert not train_reader(_config(path), tmp_path / "run", time_budget_s=0)
+    path = squad_file(tmp_path)
+    assert not train_reader(tiny_config(path), tmp_path / "run", time_budget_s=0)
     code = main(["train-reader", "--data", str(path), "--out", str(tmp_path / "run"), "--batch-size", "2"])
     assert code == 2 and "other settings" in capsys.readouterr().err
 
 
 def test_a_continued_run_starts_from_its_init_model_and_records_its_recipe(tmp_path: Path) -> None:
-    config = _config(_squad_file(tmp_path))
+    config = tiny_config(squad_file(tmp_path))
     assert train_reader(config, tmp_path / "first")
     first = tmp_path / "first" / "model"
     # With a learning rate of 0 the continued run must end where its init model is, new head and all.
@@ -137,7 +116,7 @@ def test_a_continued_run_starts_from_its_init_model_and_records_its_recipe(tmp_p
 
 
 def test_an_init_folder_not_written_by_training_fails_before_training(tmp_path: Path) -> None:
-    config = _config(_squad_file(tmp_path))
+    config = tiny_config(squad_file(tmp_path))
     with pytest.raises(ValueError, match="no training.json"):
         train_reader(replace(config, init=str(tmp_path / "elsewhere")), tmp_path / "run")
     assert not (tmp_path / "run").exists()
@@ -199,7 +178,7 @@ def test_scores_are_set_at_three_references_when_most_questions_have_one() -> No
 def test_a_deployment_recalibrates_on_every_article_of_its_own_questions(tmp_path: Path, encoder) -> None:
     model = tmp_path / "model"
     shutil.copytree(SHIPPED_MODEL, model)
-    path = _squad_file(tmp_path)
+    path = squad_file(tmp_path)
     report = calibrate_reader(model, [path], encoder, all_articles=True)
     # Every question is read, not only the articles that hash into the held-out slice.
     assert report["questions"] == 12
@@ -211,7 +190,7 @@ def test_a_deployment_recalibrates_on_every_article_of_its_own_questions(tmp_pat
 
 def test_a_run_of_a_single_step_finishes(tmp_path: Path) -> None:
     # All 12 questions fit one batch: the whole run is warm-up, with no steps left to decay over.
-    assert train_reader(replace(_config(_squad_file(tmp_path)), batch_size=64), tmp_path / "run")
+    assert train_reader(replace(tiny_config(squad_file(tmp_path)), batch_size=64), tmp_path / "run")
     assert (tmp_path / "run" / "model" / "model.safetensors").exists()
 
 
@@ -224,113 +203,19 @@ def test_training_runs_without_faiss_or_the_web_stack(tmp_path: Path) -> None:
         "from qa.cli import main\n"
         "sys.exit(main(sys.argv[1:]))\n"
     )
-    command = [sys.executable, "-c", script, "train-reader", "--data", str(_squad_file(tmp_path)),
-               "--out", str(tmp_path / "run")]  # fmt: skip
+    command = [
+        sys.executable,
+        "-c",
+        script,
+        "train-reader",
+        "--data",
+        str(squad_file(tmp_path)),
+        "--out",
+        str(tmp_path / "run"),
+    ]
     done = subprocess.run(command, capture_output=True, text=True, cwd=Path(__file__).parent.parent, timeout=300)
     assert done.returncode == 0, done.stderr[-2000:]
     assert (tmp_path / "run" / "model" / "model.safetensors").exists()
-
-
-def test_packed_weights_come_back_bit_for_bit_and_a_damaged_part_is_refused(tmp_path: Path) -> None:
-    manifest = pack_weights(SHIPPED_MODEL, SHIPPED_MODEL, tmp_path / "packed", "stage", part_bytes=8 * 2**20)
-    parts = [tmp_path / "packed" / part for part in manifest["parts"]]
-    # The word embeddings stay behind: every part fits, and together they hold less than half the weights
-    assert len(parts) >= 2 and all(part.stat().st_size < 8 * 2**20 + 2**16 for part in parts)
-    assert sum(part.stat().st_size for part in parts) < (SHIPPED_MODEL / "model.safetensors").stat().st_size / 2
-    unpack_weights(tmp_path / "packed", manifest, SHIPPED_MODEL, tmp_path / "model")
-    rebuilt = load_file(tmp_path / "model" / "model.safetensors")
-    shipped = load_file(SHIPPED_MODEL / "model.safetensors")
-    assert rebuilt.keys() == shipped.keys() and all(np.array_equal(rebuilt[k], shipped[k]) for k in shipped)
-    for file in ("config.json", "training.json"):
-        assert (tmp_path / "model" / file).read_bytes() == (SHIPPED_MODEL / file).read_bytes()
-
-    damaged = load_file(parts[0])
-    first = next(iter(damaged))
-    damaged[first] = damaged[first] + np.float16(1)
-    save_file(damaged, parts[0])
-    with pytest.raises(ValueError, match="do not match"):
-        unpack_weights(tmp_path / "packed", manifest, SHIPPED_MODEL, tmp_path / "again")
-    # From the command line the same refusals are messages: a damaged part, then a missing one, no manifest
-    (tmp_path / "packed" / "sweep.json").write_text(json.dumps({"stage": manifest}))
-    with pytest.raises(SystemExit, match="stage: the rebuilt weights do not match"):
-        sweep_main(["unpack", str(tmp_path / "packed"), "stage", str(tmp_path / "again")])
-    parts[0].unlink()
-    with pytest.raises(SystemExit, match="No such file.*stage.part0"):
-        sweep_main(["unpack", str(tmp_path / "packed"), "stage", str(tmp_path / "again")])
-    with pytest.raises(SystemExit, match="no readable sweep.json"):
-        sweep_main(["unpack", str(tmp_path), "stage", str(tmp_path / "again")])
-
-
-def test_a_model_whose_word_embeddings_changed_is_not_packed_without_them(tmp_path: Path) -> None:
-    model = tmp_path / "model"
-    shutil.copytree(SHIPPED_MODEL, model)
-    weights = load_file(model / "model.safetensors")
-    weights[FROZEN] = weights[FROZEN] * np.float16(0.5)
-    save_file(weights, model / "model.safetensors")
-    with pytest.raises(ValueError, match="word embeddings differ"):
-        pack_weights(model, SHIPPED_MODEL, tmp_path / "packed", "changed")
-
-
-def test_a_sweep_trains_each_candidate_and_packs_a_stopped_one_from_its_last_step(tmp_path: Path) -> None:
-    data = tmp_path / "data"
-    data.mkdir()
-    _squad_file(data)
-    tiny = {"max_length": 48, "stride": 16, "held_out_percent": 20.0, "bf16": False}
-    # A GPU machine's bare image has no pydantic, index or web stack: the sweep must not need them
-    blocked = ["faiss", "fastapi", "uvicorn", "starlette", "bm25s", "pydantic", "pydantic_settings"]
-    script = (
-        "import sys\n"
-        f"sys.modules.update(dict.fromkeys({blocked!r}))\n"
-        "from qa.training.sweep import main\n"
-        "sys.exit(main(sys.argv[1:]))\n"
-    )
-    # With no time to spare, the one-step run finishes and the three-step one stops after its first
-    command = [sys.executable, "-c", script, "train", "--data", str(data), "--out", str(tmp_path / "out"),
-               "--budget", "0", "--device", "cpu", "--work", str(tmp_path),
-               "--candidate", "whole=" + json.dumps({**tiny, "batch_size": 64}),
-               "--candidate", "cut=" + json.dumps({**tiny, "batch_size": 4})]  # fmt: skip
-    done = subprocess.run(command, capture_output=True, text=True, cwd=Path(__file__).parent.parent, timeout=600)
-    assert done.returncode == 0, done.stderr[-2000:]
-
-    for name, stopped_at in (("whole", None), ("cut", 1)):
-        assert sweep_main(["unpack", str(tmp_path / "out"), name, str(tmp_path / name)]) == 0
-        recipe = json.loads((tmp_path / name / "training.json").read_text())
-        assert recipe.get("stopped_at_step") == stopped_at
-        assert recipe["init"] == json.loads((SHIPPED_MODEL / "training.json").read_text())
-        # The rebuilt folder is the one training wrote: its weights, and its tokenizer made again from init
-        # (but for the truncation of the last text it read, which each reading sets for itself)
-        trained, rebuilt = tmp_path / f"run-{name}" / "model", tmp_path / name
-        for file in ("tokenizer_config.json", "config.json"):
-            assert (rebuilt / file).read_bytes() == (trained / file).read_bytes()
-        tokenizers = [json.loads((folder / "tokenizer.json").read_text()) for folder in (rebuilt, trained)]
-        assert [{**t, "truncation": None} for t in tokenizers] == [{**tokenizers[1], "truncation": None}] * 2
-        weights = load_file(rebuilt / "model.safetensors")
-        assert all(np.array_equal(weights[k], v) for k, v in load_file(trained / "model.safetensors").items())
-        shipped = load_file(SHIPPED_MODEL / "model.safetensors")
-        assert not np.array_equal(weights["qa_outputs.weight"], shipped["qa_outputs.weight"])
-
-
-@pytest.mark.parametrize(
-    ("candidate", "message"),
-    [("a b={}", "NAME of ASCII letters"), ("x={epochs: 2}", "Expecting property name"),
-     ("x={\"epoch\": 2}", "unexpected keyword argument 'epoch'"),
-     ("x={\"questions_per_file\": {\"qamr.json\": 10}}", "not among the data files")],
-)  # fmt: skip
-def test_a_sweep_refuses_a_bad_candidate_before_training(tmp_path: Path, candidate: str, message: str) -> None:
-    _squad_file(tmp_path)
-    with pytest.raises(SystemExit, match=message):
-        sweep_main(["train", "--data", str(tmp_path), "--out", str(tmp_path / "out"), "--budget", "1",
-                    "--device", "cpu", "--candidate", candidate])  # fmt: skip
-    assert not (tmp_path / "out").exists()
-
-
-def test_a_sweep_refuses_an_unknown_device_before_starting_any_candidate(tmp_path: Path, capsys) -> None:
-    _squad_file(tmp_path)
-    with pytest.raises(SystemExit):
-        sweep_main(["train", "--data", str(tmp_path), "--out", str(tmp_path / "out"), "--budget", "1",
-                    "--device", "tpu", "--candidate", "x={}"])  # fmt: skip
-    assert "invalid choice: 'tpu'" in capsys.readouterr().err
-    assert not (tmp_path / "out").exists()
 
 
 @pytest.mark.parametrize(
@@ -342,14 +227,15 @@ def test_bad_training_settings_are_refused_at_once(settings: dict, message: str)
         TrainingConfig(data=["train.json"], **settings)
 
 
-@pytest.mark.parametrize(("empty", "device", "message"), [(True, "cpu", "no training questions"),
-                                                          (False, "tpu", "device 'tpu'")])  # fmt: skip
+@pytest.mark.parametrize(
+    ("empty", "device", "message"), [(True, "cpu", "no training questions"), (False, "tpu", "device 'tpu'")]
+)
 def test_nothing_to_train_on_or_with_is_an_error_not_a_model(
     tmp_path: Path, empty: bool, device: str, message: str
 ) -> None:
-    path = _squad_file(tmp_path)
+    path = squad_file(tmp_path)
     if empty:
         path.write_text('{"data": []}', encoding="utf-8")
     with pytest.raises(ValueError, match=message):
-        train_reader(_config(path), tmp_path / "out", device=device)
+        train_reader(tiny_config(path), tmp_path / "out", device=device)
     assert not (tmp_path / "out" / "model").exists()

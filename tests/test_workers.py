@@ -6,8 +6,11 @@ import time
 from pathlib import Path
 
 import httpx
+import pytest
 
 from tests.conftest import CORPUS, free_port
+
+pytestmark = [pytest.mark.server, pytest.mark.model]
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -19,8 +22,10 @@ def test_two_workers_share_one_index(tmp_path: Path) -> None:
     port = free_port()
     server = subprocess.Popen(
         [*cli, "serve", "--index-dir", index, "--port", str(port), "--workers", "2"],
-        cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
-    )  # fmt: skip
+        cwd=ROOT,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
     base = f"http://127.0.0.1:{port}"
     try:
         deadline = time.monotonic() + 240

@@ -16,11 +16,16 @@ def ask(body: AskIn, pipeline: PipelineDep) -> AskOut:
     if body.include_passages:
         passages = [
             PassageOut(
-                passage_id=p.passage.id, document_id=p.passage.document_id, start=p.passage.start,
-                end=p.passage.end, text=p.passage.text, score=round(p.score, 4), rank=p.rank,
+                passage_id=p.passage.id,
+                document_id=p.passage.document_id,
+                start=p.passage.start,
+                end=p.passage.end,
+                text=p.passage.text,
+                score=round(p.score, 4),
+                rank=p.rank,
             )
             for p in result.passages
-        ]  # fmt: skip
+        ]
     return AskOut(
         question=result.question,
         answers=[AnswerOut.from_answer(answer) for answer in result.answers],

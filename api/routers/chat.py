@@ -8,10 +8,10 @@ from collections.abc import Iterator
 from fastapi import APIRouter, HTTPException
 from fastapi.responses import StreamingResponse
 
+from api.chat_reply import compose_reply, stream_pieces
 from api.chat_schemas import MODEL_ID, ChatIn, ChatOut, Choice, ModelList, ModelOut, ReplyMessage, Usage
 from api.dependencies import PipelineDep
 from api.schemas import AnswerOut
-from qa.chat import compose_reply, stream_pieces
 
 router = APIRouter(prefix="/v1", tags=["chat"])
 _STARTED = int(time.time())
@@ -49,11 +49,14 @@ def chat(body: ChatIn, pipeline: PipelineDep):
         id=completion_id,
         created=created,
         choices=[Choice(message=ReplyMessage(content=reply))],
-        usage=Usage(prompt_tokens=prompt_tokens, completion_tokens=completion_tokens,
-                    total_tokens=prompt_tokens + completion_tokens),
+        usage=Usage(
+            prompt_tokens=prompt_tokens,
+            completion_tokens=completion_tokens,
+            total_tokens=prompt_tokens + completion_tokens,
+        ),
         citations=citations,
         no_answer=result.no_answer,
-    )  # fmt: skip
+    )
 
 
 def _events(completion_id: str, created: int, reply: str, citations: list[AnswerOut], no_answer: bool) -> Iterator[str]:
@@ -61,9 +64,13 @@ def _events(completion_id: str, created: int, reply: str, citations: list[Answer
 
     def chunk(delta: dict, finish_reason: str | None = None, **extra) -> str:
         body = {
-            "id": completion_id, "object": "chat.completion.chunk", "created": created, "model": MODEL_ID,
-            "choices": [{"index": 0, "delta": delta, "finish_reason": finish_reason}], **extra,
-        }  # fmt: skip
+            "id": completion_id,
+            "object": "chat.completion.chunk",
+            "created": created,
+            "model": MODEL_ID,
+            "choices": [{"index": 0, "delta": delta, "finish_reason": finish_reason}],
+            **extra,
+        }
         return f"data: {json.dumps(body)}\n\n"
 
     yield chunk({"role": "assistant", "content": ""})

@@ -4,8 +4,8 @@ from fastapi import APIRouter
 
 from api.dependencies import PipelineDep
 from api.schemas import VerifyIn, VerifyOut
-from qa.answers import verify_citation
-from qa.pipeline import UnknownDocumentError
+from qa.index.base import UnknownDocumentError
+from qa.readers.answers import verify_citation
 
 router = APIRouter(prefix="/v1/citations", tags=["citations"])
 
@@ -13,11 +13,16 @@ router = APIRouter(prefix="/v1/citations", tags=["citations"])
 @router.post("/verify", response_model=VerifyOut)
 def verify(body: VerifyIn, pipeline: PipelineDep) -> VerifyOut:
     """Check a citation against the stored document, and show what is really there."""
-    document = pipeline.store.document(body.document_id)
+    document = pipeline.index.document(body.document_id)
     if document is None:
         raise UnknownDocumentError(body.document_id)
     result = verify_citation(document, body.start, body.end, body.text)
     return VerifyOut(
-        verified=result.verified, document_id=document.id, start=body.start, end=body.end,
-        text=body.text, actual_text=result.actual_text, message=result.message,
-    )  # fmt: skip
+        verified=result.verified,
+        document_id=document.id,
+        start=body.start,
+        end=body.end,
+        text=body.text,
+        actual_text=result.actual_text,
+        message=result.message,
+    )

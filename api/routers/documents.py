@@ -7,9 +7,10 @@ from fastapi import APIRouter, Path, Query, Response, status
 
 from api.dependencies import PipelineDep
 from api.schemas import DOCUMENT_ID_PATTERN, DocumentIn, DocumentOut, DocumentPage, DocumentSummary, NewDocumentIn
-from qa.loaders import slug
+from qa.index.base import UnknownDocumentError
+from qa.ingest.loaders import slug
 from qa.models import Document
-from qa.pipeline import Pipeline, UnknownDocumentError
+from qa.pipeline import Pipeline
 
 router = APIRouter(prefix="/v1/documents", tags=["documents"])
 NewDocumentId = Annotated[str, Path(pattern=DOCUMENT_ID_PATTERN, description="Letters, digits, '.', '_' or '-'.")]
@@ -23,8 +24,8 @@ def list_documents(
     q: str = Query("", max_length=200, description="Only reports whose title, id, source or text contains this."),
 ) -> DocumentPage:
     """Page through the indexed reports, newest date first, optionally searched."""
-    items = [DocumentSummary(**vars(info)) for info in pipeline.store.list_documents(offset, limit, q)]
-    return DocumentPage(items=items, total=pipeline.store.count_documents(q), offset=offset, limit=limit)
+    items = [DocumentSummary(**vars(info)) for info in pipeline.index.list_documents(offset, limit, q)]
+    return DocumentPage(items=items, total=pipeline.index.count_documents(q), offset=offset, limit=limit)
 
 
 @router.get("/{document_id}", response_model=DocumentOut)
@@ -37,7 +38,7 @@ def get_document(document_id: str, pipeline: PipelineDep) -> DocumentOut:
 def add_document(body: NewDocumentIn, pipeline: PipelineDep) -> DocumentOut:
     """Add one report. An id already in use is refused: replace that report with PUT."""
     document_id = body.id or f"{slug(body.title)[:40]}-{uuid.uuid4().hex[:12]}"
-    pipeline.add_documents([_document(document_id, body)], replace=False)
+    pipeline.index.add_documents([_document(document_id, body)], replace=False)
     return _document_out(pipeline, document_id)
 
 
@@ -48,7 +49,7 @@ def replace_document(
     document_id: NewDocumentId, body: DocumentIn, pipeline: PipelineDep, response: Response
 ) -> DocumentOut:
     """Replace a report (its passages and vectors too), or create it under this id."""
-    result = pipeline.add_documents([_document(document_id, body)])
+    result = pipeline.index.add_documents([_document(document_id, body)])
     if result.added:
         response.status_code = status.HTTP_201_CREATED
     return _document_out(pipeline, document_id)
@@ -57,7 +58,7 @@ def replace_document(
 @router.delete("/{document_id}", status_code=status.HTTP_204_NO_CONTENT)
 def delete_document(document_id: str, pipeline: PipelineDep) -> Response:
     """Delete a report with its passages and vectors."""
-    pipeline.delete_document(document_id)
+    pipeline.index.delete_document(document_id)
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 
@@ -73,8 +74,8 @@ def _document(document_id: str, body: DocumentIn) -> Document:
 
 
 def _document_out(pipeline: Pipeline, document_id: str) -> DocumentOut:
-    info = pipeline.store.document_info(document_id)
-    document = pipeline.store.document(document_id)
+    info = pipeline.index.document_info(document_id)
+    document = pipeline.index.document(document_id)
     if info is None or document is None:
         raise UnknownDocumentError(document_id)
     return DocumentOut(**vars(info), text=document.text)

@@ -24,14 +24,10 @@ def readyz(request: Request) -> JSONResponse:
     if pipeline is None:
         return error_response(503, "the index is still loading", ready=False)
     # Answers still come from memory, but the next write or restart would fail: an operator must know.
-    missing = pipeline.missing_files()
-    if missing is not None:
-        return error_response(503, missing, error_type="server_error", ready=False)
+    fault = pipeline.index.fault()
+    if fault is not None:
+        return error_response(503, fault, error_type="server_error", ready=False)
+    counts = pipeline.index.counts()
     return JSONResponse(
-        content={
-            "ready": True,
-            "documents": pipeline.store.count_documents(),
-            "passages": pipeline.store.count_passages(),
-            "vectors": len(pipeline.vectors),
-        }
+        content={"ready": True, "documents": counts.documents, "passages": counts.passages, "vectors": counts.vectors}
     )

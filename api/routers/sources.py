@@ -16,4 +16,4 @@ class SourceOut(BaseModel):
 @router.get("/sources", response_model=list[SourceOut])
 def sources(pipeline: PipelineDep) -> list[SourceOut]:
     """Every source with its number of reports, most reports first."""
-    return [SourceOut(source=source, documents=count) for source, count in pipeline.store.sources()]
+    return [SourceOut(source=source, documents=count) for source, count in pipeline.index.sources()]

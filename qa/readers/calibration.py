@@ -83,10 +83,15 @@ def reliability(probabilities: np.ndarray, labels: np.ndarray, bins: int = 10) -
         accuracy means the scores are too high there.
     """
     return [
-        {"from": round(b / bins, 3), "to": round((b + 1) / bins, 3), "count": count,
-         "confidence": round(confidence, 4), "accuracy": round(accuracy, 4)}
+        {
+            "from": round(b / bins, 3),
+            "to": round((b + 1) / bins, 3),
+            "count": count,
+            "confidence": round(confidence, 4),
+            "accuracy": round(accuracy, 4),
+        }
         for b, count, confidence, accuracy in _bins(probabilities, labels, bins)
-    ]  # fmt: skip
+    ]
 
 
 def expected_calibration_error(probabilities: np.ndarray, labels: np.ndarray, bins: int = 10) -> float:

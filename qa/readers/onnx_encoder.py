@@ -34,12 +34,12 @@ class OnnxEncoder:
         options.graph_optimization_level = onnxruntime.GraphOptimizationLevel.ORT_ENABLE_ALL
         options.log_severity_level = 3  # warnings about unused initializers are not the user's business
         # Its threads spin while a read runs but not after, where they took the CPU from the question's
-        # embedding: ask p50 197 -> 172 ms on 400 SQuAD dev questions, read p50 144 -> 147 ms.
+        # embedding (BENCHMARKS.md, "Figures once kept in code comments").
         options.add_session_config_entry("session.force_spinning_stop", "1")
         path = model_dir / ENCODER_FILE
         self.session = onnxruntime.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
         # A folder whose weights were replaced after the export would read with the old model.
-        if self.session.get_modelmeta().custom_metadata_map.get(WEIGHTS_DIGEST) != weights_digest(model_dir):
+        if self.session.get_modelmeta().custom_metadata_map.get(WEIGHTS_DIGEST) != weights_file_sha256(model_dir):
             raise ValueError(
                 f"{path} was exported from other weights than {model_dir / 'model.safetensors'}: export it again "
                 f"with `reportqa export-reader --model {model_dir}`, or read in float32 (REPORTQA_READER_PRECISION)"
@@ -61,6 +61,6 @@ def encoder_feed(inputs: dict[str, np.ndarray], word_embeddings: np.ndarray) -> 
     }
 
 
-def weights_digest(model_dir: Path) -> str:
+def weights_file_sha256(model_dir: Path) -> str:
     """The SHA-256 of a model folder's model.safetensors."""
     return hashlib.sha256((model_dir / "model.safetensors").read_bytes()).hexdigest()

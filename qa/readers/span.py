@@ -8,20 +8,24 @@ from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
+from embeddings.memory import bound_inference_memory
+
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
+# Before torch loads: oneDNN reads its kernel cache's size once.
+bound_inference_memory()
 
-import numpy as np  # noqa: E402
-import torch  # noqa: E402
-from transformers import AutoTokenizer, BertForQuestionAnswering, PreTrainedTokenizerFast  # noqa: E402
-from transformers.utils import logging as transformers_logging  # noqa: E402
+import numpy as np
+import torch
+from transformers import AutoTokenizer, BertForQuestionAnswering, PreTrainedTokenizerFast
+from transformers.utils import logging as transformers_logging
 
-from embeddings.compatibility import read_plain_forms  # noqa: E402
-from qa.models import Precision, ScoredPassage, Span  # noqa: E402
-from qa.readers.base import Question  # noqa: E402
-from qa.readers.calibration import Calibration  # noqa: E402
-from qa.readers.onnx_encoder import ENCODER_FILE, OnnxEncoder  # noqa: E402
-from qa.readers.windows import SpanCandidate, Window, best_spans, pad_windows, padded_length, tokenize_windows  # noqa: E402
-from qa.squad import normalize_answer  # noqa: E402
+from embeddings.plain_forms import read_plain_forms
+from qa.models import Precision, ScoredPassage, Span
+from qa.readers.base import Question
+from qa.readers.calibration import Calibration
+from qa.readers.onnx_encoder import ENCODER_FILE, OnnxEncoder
+from qa.readers.windows import SpanCandidate, Window, best_spans, pad_windows, padded_length, tokenize_windows
+from qa.text import normalize_answer
 
 SHIPPED_MODEL = Path(__file__).parent / "model"
 _LENGTH_BUCKET = 32  # windows are padded to a multiple of this, so few distinct shapes reach the kernels

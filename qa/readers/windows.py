@@ -156,7 +156,11 @@ def best_spans(
     pairs.sort(reverse=True)
     spans = []
     for logit, s, e in pairs:
-        start, end = window.offsets[s][0], window.offsets[e][1]
+        # Pairs are formed from passage tokens only, which all have offsets.
+        first, last = window.offsets[s], window.offsets[e]
+        if first is None or last is None:
+            continue
+        start, end = first[0], last[1]
         if context:
             if PARAGRAPH_BREAK.search(context, start, end):
                 continue

@@ -10,12 +10,13 @@ import numpy as np
 from tqdm import tqdm
 
 from embeddings.encoder import Encoder
+from qa.evaluation.squad import SquadQuestion, best_score, f1_score, load_squad
+from qa.index.embedded import EmbeddedIndex
 from qa.models import Document, ScoredPassage
 from qa.pipeline import Pipeline
 from qa.readers import Question, SentenceReader
 from qa.readers.calibration import Calibration, expected_calibration_error, fit_logistic
 from qa.readers.span import SpanEvidence, SpanModel
-from qa.squad import SquadQuestion, best_score, f1_score, load_squad
 from qa.training.examples import is_held_out
 from qa.training.trainer import read_recipe
 
@@ -40,6 +41,7 @@ class Reading:
     source: str
 
 
+# Over 60 lines: the calibration recipe (read, fit on half, measure on the other, fit on all) in order.
 def calibrate_reader(
     model_dir: Path, data: list[Path], encoder: Encoder, limit: int = 3000, top_k: int = 5, all_articles: bool = False
 ) -> dict:
@@ -72,16 +74,16 @@ def calibrate_reader(
     questions = balanced_sample(by_file, limit, random.Random(settings["seed"]))
     model = SpanModel(model_dir)
     with tempfile.TemporaryDirectory(prefix="reportqa-calibrate-") as scratch:
-        pipeline = Pipeline(Path(scratch), encoder=encoder, readers=[SentenceReader()])
+        pipeline = Pipeline(EmbeddedIndex(Path(scratch), encoder), encoder, readers=[SentenceReader()])
         for first in tqdm(range(0, len(documents), 64), desc="ingest held-out articles", unit="batch"):
-            pipeline.add_documents(documents[first : first + 64])
+            pipeline.index.add_documents(documents[first : first + 64])
         by_id = {document.id: document for document in documents}
         readings = [
             reading
             for question in tqdm(questions, desc="read held-out questions")
             for reading in _read(pipeline, model, question, by_id, top_k)
         ]
-        pipeline.store.close()
+        pipeline.index.close()
     answerable = [r for r in readings if r.answerable]
     # Fit on half, measure on the other half (all of it, and its questions with the standard reference count)
     held_back = answerable[1::2]

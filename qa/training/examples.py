@@ -7,8 +7,8 @@ from pathlib import Path
 
 from transformers import PreTrainedTokenizerFast
 
+from qa.evaluation.squad import load_squad
 from qa.readers.windows import Window, tokenize_windows
-from qa.squad import load_squad
 
 
 @dataclass(frozen=True)
@@ -119,7 +119,7 @@ def batch_order(windows: list[LabelledWindow], batch_size: int, seed: int) -> li
     indices = list(range(len(windows)))
     rng.shuffle(indices)
     group = batch_size * 50
-    batches = []
+    batches: list[list[int]] = []
     for first in range(0, len(indices), group):
         chunk = sorted(indices[first : first + group], key=lambda i: len(windows[i].window.input_ids))
         batches.extend(chunk[i : i + batch_size] for i in range(0, len(chunk), batch_size))

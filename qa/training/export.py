@@ -8,7 +8,7 @@ import torch
 from transformers import BertForQuestionAnswering
 from transformers.utils import logging as transformers_logging
 
-from qa.readers.onnx_encoder import ENCODER_FILE, WEIGHTS_DIGEST, weights_digest
+from qa.readers.onnx_encoder import ENCODER_FILE, WEIGHTS_DIGEST, weights_file_sha256
 from qa.readers.span import require_weights
 from qa.training.attention_fusion import fuse_attention
 
@@ -48,21 +48,25 @@ def export_int8_encoder(model_dir: Path) -> Path:
     from onnxruntime.quantization import QuantType, quantize_dynamic
 
     transformers_logging.set_verbosity_error()
-    # Eager attention: ONNX Runtime ran its graph faster than the SDPA one (187 against 218 ms for 5 passages).
+    # Eager attention: ONNX Runtime ran its graph faster than the SDPA one (BENCHMARKS.md).
     model = BertForQuestionAnswering.from_pretrained(
         str(model_dir), local_files_only=True, dtype=torch.float32, attn_implementation="eager"
     ).eval()
     out = model_dir / ENCODER_FILE
-    # Per output channel: per-tensor scales cost 2.3 F1 more on held-out questions. 7-bit weights
-    # (reduce_range) keep AVX2's int16 sums of u8 x s8 products from saturating on CPUs without VNNI;
-    # with them held-out F1 matched float32 (64.29 against 63.81 with 8 bits on PolicyQA/QAMR/Amazon).
+    # Per output channel: per-tensor scales cost F1 on held-out questions. 7-bit weights (reduce_range)
+    # keep AVX2's int16 sums of u8 x s8 products from saturating on CPUs without VNNI; with them held-out
+    # F1 matched float32 (figures in BENCHMARKS.md).
     quantize_dynamic(
-        fused_float_graph(model), out, per_channel=True, reduce_range=True, weight_type=QuantType.QInt8,
+        fused_float_graph(model),
+        out,
+        per_channel=True,
+        reduce_range=True,
+        weight_type=QuantType.QInt8,
         op_types_to_quantize=["MatMul", "Attention"],
-    )  # fmt: skip
+    )
     # Name the weights it came from, so that a folder whose weights change refuses the stale file.
     quantized = onnx.load(str(out))
-    onnx.helper.set_model_props(quantized, {WEIGHTS_DIGEST: weights_digest(model_dir)})
+    onnx.helper.set_model_props(quantized, {WEIGHTS_DIGEST: weights_file_sha256(model_dir)})
     onnx.save(quantized, str(out))
     return out
 
@@ -81,9 +85,10 @@ def fused_float_graph(model: BertForQuestionAnswering) -> onnx.ModelProto:
 
     config = model.config
     example = (
-        torch.zeros(2, 64, config.hidden_size), torch.zeros(2, 64, dtype=torch.int64),
+        torch.zeros(2, 64, config.hidden_size),
+        torch.zeros(2, 64, dtype=torch.int64),
         torch.ones(2, 64, dtype=torch.int64),
-    )  # fmt: skip
+    )
     batch, length = torch.export.Dim("batch"), torch.export.Dim("length", max=config.max_position_embeddings)
     exported = torch.onnx.export(
         _FromWordVectors(model).eval(),
@@ -95,8 +100,10 @@ def fused_float_graph(model: BertForQuestionAnswering) -> onnx.ModelProto:
         opset_version=18,
         verbose=False,
     )
+    if exported is None:  # only the legacy exporter (dynamo=False) returns nothing
+        raise RuntimeError("torch.onnx.export returned no program")
     # Fuse residual + layer norm and bias + GELU before quantising, where ONNX Runtime's own session
-    # fusions no longer match: 5 windows of 256 tokens 209.9 -> 203.7 ms (192: 142.9 -> 138.4).
+    # fusions no longer match (timings in BENCHMARKS.md).
     with tempfile.TemporaryDirectory() as work:
         # The optimizer reads the weights from one self-contained file, not from the exporter's tensors.
         path = Path(work) / "encoder.onnx"
@@ -104,7 +111,6 @@ def fused_float_graph(model: BertForQuestionAnswering) -> onnx.ModelProto:
         optimized = optimize_model(
             str(path), model_type="bert", num_heads=config.num_attention_heads, hidden_size=config.hidden_size
         )
-    # The optimizer's attention patterns miss this export's; fused, QAttention reads 5 windows of 192
-    # tokens in 142 against 154 ms (int8, one-off timing, 2026-11-26).
+    # The optimizer's attention patterns miss this export's; fused, QAttention reads faster (BENCHMARKS.md).
     fuse_attention(optimized, config.num_attention_heads)
     return optimized.model

@@ -34,8 +34,13 @@ def pack_weights(model: Path, init: Path, out: Path, name: str, part_bytes: int 
         ValueError: the word embeddings differ from `init`'s, or one tensor exceeds `part_bytes`.
     """
     tensors = load_file(model / WEIGHTS)
-    manifest = {"name": name, "digest": weights_digest(tensors), "parts": [],
-                "files": {file: (model / file).read_text(encoding="utf-8") for file in FILES}}  # fmt: skip
+    part_files: list[str] = []
+    manifest = {
+        "name": name,
+        "digest": tensor_digest(tensors),
+        "parts": part_files,
+        "files": {file: (model / file).read_text(encoding="utf-8") for file in FILES},
+    }
     # Left out, the embeddings must come back bit for bit from init's copy
     if not torch.equal(tensors.pop(FROZEN), _init_embeddings(init)):
         raise ValueError(f"{model}: its word embeddings differ from {init}'s; pack the whole folder instead")
@@ -56,7 +61,7 @@ def pack_weights(model: Path, init: Path, out: Path, name: str, part_bytes: int 
     for number, part in enumerate(parts):
         file = f"{name}.part{number}.safetensors"
         save_file(part, out / file)
-        manifest["parts"].append(file)
+        part_files.append(file)
     return manifest
 
 
@@ -75,9 +80,10 @@ def unpack_weights(source: Path, manifest: dict, init: Path, folder: Path) -> No
     tensors = {FROZEN: _init_embeddings(init)}
     for part in manifest["parts"]:
         tensors.update(load_file(source / part))
-    if weights_digest(tensors) != manifest["digest"]:
-        raise ValueError(f"{manifest['name']}: the rebuilt weights do not match the packed ones "
-                         "(another --init, or a damaged part)")  # fmt: skip
+    if tensor_digest(tensors) != manifest["digest"]:
+        raise ValueError(
+            f"{manifest['name']}: the rebuilt weights do not match the packed ones (another --init, or a damaged part)"
+        )
 
     folder.mkdir(parents=True, exist_ok=True)
     save_file(tensors, folder / WEIGHTS, metadata={"format": "pt"})
@@ -87,9 +93,9 @@ def unpack_weights(source: Path, manifest: dict, init: Path, folder: Path) -> No
     load_reader_tokenizer(init).save_pretrained(folder)
 
 
-def weights_digest(tensors: dict[str, torch.Tensor]) -> str:
+def tensor_digest(tensors: dict[str, torch.Tensor]) -> str:
     """SHA-256 over every tensor's name, dtype, shape and bytes, in name order."""
-    # Not the file's SHA-256 (onnx_encoder.weights_digest): the GPU machine's safetensors and
+    # Not the file's SHA-256 (onnx_encoder.weights_file_sha256): the GPU machine's safetensors and
     # transformers may lay out or annotate the file otherwise than the versions here
     digest = hashlib.sha256()
     for key in sorted(tensors):

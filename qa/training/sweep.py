@@ -56,14 +56,20 @@ def _candidates(values: list[str], data: list[str], init: Path) -> dict[str, Tra
     return candidates
 
 
+# Over 60 lines: the sweep's whole command line, then one loop that starts, waits for and packs each candidate.
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m qa.training.sweep", description=__doc__.splitlines()[0])
     commands = parser.add_subparsers(dest="command", required=True)
     train = commands.add_parser("train", help="train the candidates at once and pack each into --out")
     train.add_argument("--data", type=Path, required=True, help="a folder of SQuAD-format .json files")
     train.add_argument("--out", type=Path, required=True, help="folder for the packed weights")
-    train.add_argument("--candidate", action="append", required=True, metavar="NAME=JSON",
-                       help="TrainingConfig fields of one candidate; repeatable")  # fmt: skip
+    train.add_argument(
+        "--candidate",
+        action="append",
+        required=True,
+        metavar="NAME=JSON",
+        help="TrainingConfig fields of one candidate; repeatable",
+    )
     train.add_argument("--init", type=Path, default=SHIPPED_MODEL, help="reader to continue from (default: shipped)")
     train.add_argument("--budget", type=float, required=True, help="seconds each candidate may train")
     train.add_argument("--work", type=Path, default=Path("/tmp"), help="folder for the runs (default /tmp)")
@@ -100,17 +106,19 @@ def main(argv: list[str] | None = None) -> int:
     # One process per candidate: they share the GPU, each with its own CUDA context
     context = multiprocessing.get_context("spawn")
     runs = {name: args.work / f"run-{name}" for name in candidates}
-    processes = [context.Process(target=train_candidate, name=name,
-                                 args=(name, config, runs[name], args.budget, args.device))
-                 for name, config in candidates.items()]  # fmt: skip
+    processes = [
+        context.Process(target=train_candidate, name=name, args=(name, config, runs[name], args.budget, args.device))
+        for name, config in candidates.items()
+    ]
     for process in processes:
         process.start()
     for process in processes:
         process.join()
     failed = [process.name for process in processes if process.exitcode != 0]
     # Packing takes seconds on the CPU, once every candidate is done with the GPU
-    packed = {name: pack_weights(runs[name] / "model", init, args.out, name)
-              for name in candidates if name not in failed}  # fmt: skip
+    packed = {
+        name: pack_weights(runs[name] / "model", init, args.out, name) for name in candidates if name not in failed
+    }
     (args.out / SWEEP).write_text(json.dumps(packed, indent=2) + "\n")
     if failed:
         print(f"failed: {', '.join(failed)}", file=sys.stderr)

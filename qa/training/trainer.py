@@ -9,16 +9,16 @@ from pathlib import Path
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
-import numpy as np  # noqa: E402
-import torch  # noqa: E402
-from tqdm import tqdm  # noqa: E402
-from transformers import BertForQuestionAnswering  # noqa: E402
-from transformers.utils import logging as transformers_logging  # noqa: E402
+import numpy as np
+import torch
+from tqdm import tqdm
+from transformers import BertForQuestionAnswering
+from transformers.utils import logging as transformers_logging
 
-from embeddings.encoder import default_model_path  # noqa: E402
-from qa.readers.span import cpu_has_bf16, load_reader_tokenizer  # noqa: E402
-from qa.readers.windows import pad_windows  # noqa: E402
-from qa.training.examples import LabelledWindow, batch_order, label_windows, load_examples  # noqa: E402
+from embeddings.encoder import default_model_path
+from qa.readers.span import cpu_has_bf16, load_reader_tokenizer
+from qa.readers.windows import pad_windows
+from qa.training.examples import LabelledWindow, batch_order, label_windows, load_examples
 
 CHECKPOINT = "checkpoint.pt"
 RECIPE = "training.json"
@@ -70,6 +70,7 @@ class TrainingConfig:
             raise ValueError(f"the learning rate must be 0 or more, got {self.learning_rate}")
 
 
+# Over 60 lines: the training recipe reads top to bottom (load, label, schedule, resume, loop, export).
 def train_reader(
     config: TrainingConfig,
     out: Path,
@@ -107,9 +108,15 @@ def train_reader(
     model.bert.embeddings.word_embeddings.weight.requires_grad_(False)
 
     # Read and label the training windows (a deterministic function of the config)
-    examples = load_examples([Path(p) for p in config.data], config.held_out_percent, "train",
-                             config.negative_rate, config.seed, config.max_questions_per_file,
-                             config.questions_per_file)  # fmt: skip
+    examples = load_examples(
+        [Path(p) for p in config.data],
+        config.held_out_percent,
+        "train",
+        config.negative_rate,
+        config.seed,
+        config.max_questions_per_file,
+        config.questions_per_file,
+    )
     windows = label_windows(tokenizer, examples, config.max_length, config.stride)
     if not windows:
         raise ValueError(f"no training questions with answers in {', '.join(config.data)}")
@@ -219,8 +226,10 @@ def training_recipe(config: TrainingConfig) -> dict:
     unknown = sorted(set(config.questions_per_file) - set(recipe["data"]))
     if unknown:
         # A misspelt name would silently leave that file at the general cap.
-        raise ValueError(f"questions per file for {', '.join(unknown)}: not among the data files "
-                         f"({', '.join(sorted(recipe['data']))})")  # fmt: skip
+        raise ValueError(
+            f"questions per file for {', '.join(unknown)}: not among the data files "
+            f"({', '.join(sorted(recipe['data']))})"
+        )
     if config.init:
         # The chain of recipes lets the whole model be replayed
         recipe["init"] = read_recipe(Path(config.init), "--init")

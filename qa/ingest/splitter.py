@@ -4,7 +4,7 @@ from dataclasses import dataclass
 
 from transformers import PreTrainedTokenizerBase
 
-from qa.sentences import sentence_spans
+from qa.ingest.sentences import sentence_spans
 
 
 @dataclass(frozen=True)
@@ -40,9 +40,6 @@ class PassageSplitter:
         self.tokenizer = tokenizer
         self.max_tokens = max_tokens
         self.overlap_tokens = overlap_tokens
-
-    def to_dict(self) -> dict:
-        return {"max_tokens": self.max_tokens, "overlap_tokens": self.overlap_tokens}
 
     def split(self, text: str) -> list[PassageSpan]:
         sentences = self._sentences_with_lengths(text)

@@ -2,8 +2,8 @@
 
 from dataclasses import dataclass
 
+from qa.ingest.sentences import sentence_spans
 from qa.models import Document, Span
-from qa.sentences import sentence_spans
 
 _CONTEXT_WINDOW = 600  # characters searched on each side of a span for its sentence bounds
 

@@ -34,8 +34,11 @@ def discover(paths: list[Path]) -> tuple[list[Path], list[Failure]]:
             found = sorted(p for p in path.rglob("*") if p.suffix.lower() in SUPPORTED_SUFFIXES)
             files.extend(p for p in found if p.is_file())
             # A link to a file that has gone would otherwise vanish from the ingest without a word.
-            failures.extend(Failure(shown(p), "a broken link: its target does not exist") for p in found
-                            if p.is_symlink() and not p.exists())  # fmt: skip
+            failures.extend(
+                Failure(shown(p), "a broken link: its target does not exist")
+                for p in found
+                if p.is_symlink() and not p.exists()
+            )
         elif path.is_file():
             if path.suffix.lower() in SUPPORTED_SUFFIXES:
                 files.append(path)

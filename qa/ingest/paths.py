@@ -1,4 +1,4 @@
-"""Ingesting report files into a pipeline: discovery, loading, stable ids, batching, progress."""
+"""Ingesting report files into an index: discovery, loading, stable ids, batching, progress."""
 
 import hashlib
 from collections.abc import Iterable
@@ -7,9 +7,9 @@ from pathlib import Path
 
 from tqdm import tqdm
 
-from qa.loaders import MAX_ID_CHARS, Failure, LoadError, discover, load_file
+from qa.index.base import Index
+from qa.ingest.loaders import MAX_ID_CHARS, Failure, LoadError, discover, load_file
 from qa.models import Document, shown
-from qa.pipeline import Pipeline
 
 
 @dataclass
@@ -24,7 +24,7 @@ class IngestReport:
 
 
 def ingest_paths(
-    pipeline: Pipeline,
+    index: Index,
     paths: Iterable[Path],
     source: str | None = None,
     batch_documents: int = 32,
@@ -33,7 +33,7 @@ def ingest_paths(
     """Ingest files and folders (recursively); unreadable files are reported and the rest go on.
 
     Args:
-        pipeline: where documents go.
+        index: where documents go.
         paths: files or folders.
         source: the `source` metadata for every document; the file's folder name when None.
         batch_documents: documents embedded and committed together (default 32).
@@ -50,24 +50,24 @@ def ingest_paths(
                     if isinstance(item, Failure):
                         report.failures.append(item)
                         continue
-                    document = _with_stable_id(pipeline, item, taken)
+                    document = _with_stable_id(index, item, taken)
                     taken.add(document.id)
                     batch.append(document)
             except (LoadError, OSError) as error:
                 report.failures.append(Failure(shown(path), str(error)))
             if len(batch) >= batch_documents:
-                _flush(pipeline, batch, report)
+                _flush(index, batch, report)
             bar.update(1)
             bar.set_postfix(passages=report.passages, failed=len(report.failures))
-        _flush(pipeline, batch, report)
+        _flush(index, batch, report)
         bar.set_postfix(passages=report.passages, failed=len(report.failures))
     return report
 
 
-def _flush(pipeline: Pipeline, batch: list[Document], report: IngestReport) -> None:
+def _flush(index: Index, batch: list[Document], report: IngestReport) -> None:
     if not batch:
         return
-    result = pipeline.add_documents(batch)
+    result = index.add_documents(batch)
     report.added += result.added
     report.replaced += result.replaced
     report.skipped += result.skipped
@@ -75,12 +75,12 @@ def _flush(pipeline: Pipeline, batch: list[Document], report: IngestReport) -> N
     batch.clear()
 
 
-def _with_stable_id(pipeline: Pipeline, document: Document, taken: set[str]) -> Document:
+def _with_stable_id(index: Index, document: Document, taken: set[str]) -> Document:
     """Keep the id a file had before; a name already used by another file gets a path-hash suffix."""
-    known = pipeline.store.id_for_origin(document.origin)
+    known = index.id_for_origin(document.origin)
     if known:
         return _replace_id(document, known)
-    owner = pipeline.store.document(document.id)
+    owner = index.document(document.id)
     if document.id in taken or (owner is not None and owner.origin != document.origin):
         suffix = hashlib.sha1(document.origin.encode("utf-8", "surrogatepass")).hexdigest()[:8]
         # Within the API's 100 characters, so the document can be replaced with PUT like any other.

@@ -7,7 +7,7 @@ from transformers import PreTrainedTokenizerFast
 
 # The Latin ligatures (U+FB00-FB06: "ﬁ", "ﬂ"... as the text layers of many PDFs hold them) and fullwidth
 # ASCII (U+FF01-FF5E), each mapped to what NFKC makes of it. Not all of NFKC: that also reads "10⁶" as
-# "106" and "km²" as "km2", and cost 0.5 F1 on COVID-QA (BENCHMARKS.md).
+# "106" and "km²" as "km2", and cost F1 on COVID-QA (BENCHMARKS.md).
 PLAIN_FORMS = {
     chr(code): unicodedata.normalize("NFKC", chr(code)) for code in (*range(0xFB00, 0xFB07), *range(0xFF01, 0xFF5F))
 }

@@ -5,10 +5,21 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from embeddings.index import VectorIndex
-from qa.sparse import SparseIndex
+from qa.index.base import RETRIEVAL_MODES
 
-RETRIEVAL_MODES = ("hybrid", "dense", "sparse")
+# Each returns (ids, scores), best first: the query, how many at most, and the ids allowed (None: all).
+DenseSearch = Callable[[np.ndarray, int, np.ndarray | None], tuple[np.ndarray, np.ndarray]]
+SparseSearch = Callable[[str, int, np.ndarray | None], tuple[np.ndarray, np.ndarray]]
+SentenceVectors = Callable[[list[int]], dict[int, np.ndarray]]
+
+
+@dataclass(frozen=True)
+class Searches:
+    """Where an index's three rankings come from: dense search, BM25, and each passage's sentence vectors."""
+
+    dense: DenseSearch
+    sparse: SparseSearch
+    sentence_vectors: SentenceVectors
 
 
 @dataclass(frozen=True)
@@ -29,41 +40,31 @@ class HybridRetriever:
     divided by its maximum (first in every ranking) so it lies in [0, 1].
 
     Usage:
-        retriever = HybridRetriever(vector_index, sparse_index, store.sentence_vectors)
-        hits = retriever.retrieve(question_text, question_vector, top_k=5)
+        retriever = HybridRetriever()
+        searches = Searches(vector_index.search, sparse_index.search, store.sentence_vectors)
+        hits = retriever.retrieve(searches, question_text, question_vector, top_k=5)
 
     Args:
-        vectors: the dense index.
-        sparse: the BM25 index.
-        sentence_vectors: returns each passage id's sentence vectors, for the candidates.
         rrf_k: RRF's rank offset (default 5).
         weights: RRF weights of the dense, BM25 and best-sentence rankings (default 1, 2, 2).
-            This and `rrf_k` were chosen on held-out SQuAD training data, never on eval/: hybrid
-            recall@5 0.956 against 0.935 for unweighted dense + BM25 RRF with k=60 (BENCHMARKS.md).
+            This and `rrf_k` were chosen on held-out SQuAD training data, never on eval/, against
+            unweighted dense + BM25 RRF with k=60 (figures in BENCHMARKS.md).
         depth: how many candidates the dense and BM25 rankings each propose, at least (default 50).
     """
 
     def __init__(
         self,
-        vectors: VectorIndex,
-        sparse: SparseIndex,
-        sentence_vectors: Callable[[list[int]], dict[int, np.ndarray]],
         rrf_k: int = 5,
         weights: tuple[float, float, float] = (1.0, 2.0, 2.0),
         depth: int = 50,
     ):
-        self.vectors = vectors
-        self.sparse = sparse
-        self.sentence_vectors = sentence_vectors
         self.rrf_k = rrf_k
         self.weights = weights
         self.depth = depth
 
-    def to_dict(self) -> dict:
-        return {"rrf_k": self.rrf_k, "weights": list(self.weights), "depth": self.depth}
-
     def retrieve(
         self,
+        searches: Searches,
         text: str,
         vector: np.ndarray,
         top_k: int,
@@ -73,6 +74,7 @@ class HybridRetriever:
         """Return the top_k passages for a query, best first.
 
         Args:
+            searches: the index's rankings.
             text: the query, for BM25.
             vector: the query's unit vector, for dense search.
             top_k: how many passages to return.
@@ -83,18 +85,18 @@ class HybridRetriever:
             raise ValueError(f"mode must be one of {RETRIEVAL_MODES}, not {mode!r}")
         depth = max(self.depth, top_k)
         dense_ids, dense_scores = (
-            self.vectors.search(vector, depth, allowed_ids) if mode != "sparse" else (np.zeros(0, np.int64), None)
+            searches.dense(vector, depth, allowed_ids) if mode != "sparse" else (np.zeros(0, np.int64), np.zeros(0))
         )
         if mode == "dense":
             return [
                 Hit(int(i), float(np.clip(s, 0.0, 1.0))) for i, s in zip(dense_ids[:top_k], dense_scores, strict=False)
             ]
-        sparse_ids, sparse_scores = self.sparse.search(text, depth, allowed_ids)
+        sparse_ids, sparse_scores = searches.sparse(text, depth, allowed_ids)
         if mode == "sparse":
             top = float(sparse_scores[0]) if len(sparse_scores) else 1.0
             return [Hit(int(i), float(s) / top) for i, s in zip(sparse_ids[:top_k], sparse_scores, strict=False)]
         candidates = list(dict.fromkeys([*dense_ids.tolist(), *sparse_ids.tolist()]))
-        sentences = self.sentence_vectors(candidates)
+        sentences = searches.sentence_vectors(candidates)
         best_sentence = {
             pid: float(np.max(sentences[pid] @ vector)) for pid in candidates if len(sentences.get(pid, ()))
         }

@@ -5,11 +5,13 @@ import sqlite3
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
+from qa.index.base import DocumentCatalogue, DocumentInfo
+from qa.index.passages import NewPassage
 from qa.models import Document, Filters, Passage
 
 _SCHEMA = """
@@ -28,39 +30,19 @@ CREATE TABLE IF NOT EXISTS passages (
 CREATE INDEX IF NOT EXISTS passages_document ON passages(document_id);
 CREATE TABLE IF NOT EXISTS settings (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 """
+# A row as SQLite returns it, and the parameters of a statement.
+Row = tuple[Any, ...]
+Params = tuple[Any, ...]
 
 
-@dataclass(frozen=True)
-class DocumentInfo:
-    """A document's metadata without its text."""
-
-    id: str
-    title: str
-    date: str | None
-    source: str
-    origin: str
-    characters: int
-    passages: int
-    added_at: str
-
-
-@dataclass(frozen=True)
-class NewPassage:
-    start: int
-    end: int
-    text: str
-    sentences: tuple[tuple[int, int], ...]
-    sentence_vectors: np.ndarray
-
-
-class DocumentStore:
+class DocumentStore(DocumentCatalogue):
     """Documents and passages in one SQLite file. Passage ids are never reused (AUTOINCREMENT),
     so a vector id can never come to point at another passage.
 
     Usage:
         store = DocumentStore(Path("index/store.sqlite3"))
         with store.transaction():
-            new_ids, old_ids = store.put_document(document, content_hash, passages)
+            new_ids, old_ids = store.put_document(document, digest, passages)
 
     Args:
         path: the SQLite file (created when missing).
@@ -123,7 +105,8 @@ class DocumentStore:
         row = self._row("SELECT id, text, title, date, source, origin FROM documents WHERE id = ?", (document_id,))
         return Document(*row) if row else None
 
-    def content_hash(self, document_id: str) -> str | None:
+    def stored_digest(self, document_id: str) -> str | None:
+        """The `content_digest` of the document stored under this id, or None when there is none."""
         row = self._row("SELECT content_hash FROM documents WHERE id = ?", (document_id,))
         return row[0] if row else None
 
@@ -143,13 +126,13 @@ class DocumentStore:
 
     def count_documents(self, query: str = "") -> int:
         where, params = _search_sql(query)
-        return self._row(f"SELECT count(*) FROM documents d {where}", params)[0]
+        return self._count(f"SELECT count(*) FROM documents d {where}", params)
 
     def sources(self) -> list[tuple[str, int]]:
         """Each source with its number of documents, most documents first."""
         return self._rows("SELECT source, count(*) FROM documents GROUP BY source ORDER BY count(*) DESC, source")
 
-    def _infos(self, clause: str, params: tuple) -> list[DocumentInfo]:
+    def _infos(self, clause: str, params: Params) -> list[DocumentInfo]:
         rows = self._rows(
             # Python's length, not SQLite's length(), which stops at a NUL character.
             "SELECT d.id, d.title, d.date, d.source, d.origin, d.characters,"
@@ -161,14 +144,12 @@ class DocumentStore:
 
     def has_passages(self) -> bool:
         """Whether any passage is stored; unlike a count, cheap on every question."""
-        return self._row("SELECT EXISTS (SELECT 1 FROM passages)")[0] == 1
+        return self._count("SELECT EXISTS (SELECT 1 FROM passages)") == 1
 
     def count_passages(self) -> int:
-        return self._row("SELECT count(*) FROM passages")[0]
+        return self._count("SELECT count(*) FROM passages")
 
-    def put_document(
-        self, document: Document, content_hash: str, passages: list[NewPassage]
-    ) -> tuple[list[int], list[int]]:
+    def put_document(self, document: Document, digest: str, passages: list[NewPassage]) -> tuple[list[int], list[int]]:
         """Insert or replace a document and its passages; call inside `transaction()`.
 
         Returns:
@@ -186,21 +167,27 @@ class DocumentStore:
                 document.date,
                 document.source,
                 document.origin,
-                content_hash,
+                digest,
                 document.text,
                 len(document.text),
             ),
         )
-        new_ids = []
+        new_ids: list[int] = []
         for passage in passages:
             cursor = self._db.execute(
                 "INSERT INTO passages(document_id, start, end, text, sentences, sentence_vectors)"
                 " VALUES (?, ?, ?, ?, ?, ?)",
                 (
-                    document.id, passage.start, passage.end, passage.text,
-                    json.dumps(passage.sentences), passage.sentence_vectors.astype(np.float16).tobytes(),
+                    document.id,
+                    passage.start,
+                    passage.end,
+                    passage.text,
+                    json.dumps(passage.sentences),
+                    passage.sentence_vectors.astype(np.float16).tobytes(),
                 ),
-            )  # fmt: skip
+            )
+            if cursor.lastrowid is None:  # SQLite sets it on every INSERT into a table with ids
+                raise sqlite3.DatabaseError("SQLite gave no id to an inserted passage")
             new_ids.append(cursor.lastrowid)
         return new_ids, old_ids
 
@@ -247,23 +234,27 @@ class DocumentStore:
     def passage_texts(self) -> list[tuple[int, str]]:
         return self._rows("SELECT id, text FROM passages ORDER BY id")
 
-    def _rows(self, sql: str, params: tuple = ()) -> list[tuple]:
+    def _rows(self, sql: str, params: Params = ()) -> list[Row]:
         # Fetch under the lock: the connection is shared by the server's threads.
         with self._lock:
             return self._db.execute(sql, params).fetchall()
 
-    def _row(self, sql: str, params: tuple = ()) -> tuple | None:
+    def _row(self, sql: str, params: Params = ()) -> Row | None:
         rows = self._rows(sql, params)
         return rows[0] if rows else None
 
+    def _count(self, sql: str, params: Params = ()) -> int:
+        """The one number a `SELECT count(*)` or `EXISTS` statement returns."""
+        return int(self._rows(sql, params)[0][0])
 
-def _passage(row: tuple) -> Passage:
+
+def _passage(row: Row) -> Passage:
     sentences = tuple(tuple(pair) for pair in json.loads(row[5]))
     vectors = np.frombuffer(row[6], dtype=np.float16).reshape(len(sentences), -1) if len(row) > 6 else None
     return Passage(row[0], row[1], row[2], row[3], row[4], sentences, vectors)
 
 
-def _search_sql(query: str) -> tuple[str, tuple]:
+def _search_sql(query: str) -> tuple[str, Params]:
     if not query.strip():
         return "", ()
     # instr() matches literally (LIKE would treat % and _ as wildcards).
@@ -272,9 +263,9 @@ def _search_sql(query: str) -> tuple[str, tuple]:
     return clause, (needle,) * 4
 
 
-def _filter_sql(filters: Filters) -> tuple[list[str], tuple]:
+def _filter_sql(filters: Filters) -> tuple[list[str], Params]:
     clauses: list[str] = []
-    params: list = []
+    params: list[Any] = []
     if filters.date_from:
         clauses.append("d.date >= ?")
         params.append(filters.date_from)

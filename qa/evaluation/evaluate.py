@@ -9,11 +9,12 @@ import numpy as np
 from tqdm import tqdm
 
 from embeddings.encoder import Encoder
+from qa.evaluation.squad import best_score, exact_match, f1_score, load_squad
+from qa.index.embedded import EmbeddedIndex
 from qa.models import Passage, Precision, ScoredPassage
 from qa.pipeline import Pipeline
 from qa.readers import Question, Reader, SpanReader, choose_reader, default_readers
 from qa.readers.calibration import expected_calibration_error, reliability
-from qa.squad import best_score, exact_match, f1_score, load_squad
 
 RECALL_AT = (1, 5, 20)
 
@@ -31,9 +32,8 @@ def evaluate(
     model_dir: Path | None = None,
     precision: Precision = "auto",
 ) -> dict:
-    """Index every context of a SQuAD file as a document, ask every question, and score.
-
-    A retrieved passage counts for recall when it covers a gold answer's character span.
+    """Index every context of a SQuAD file as a document, ask every question, and score (a retrieved
+    passage counts for recall when it covers a gold answer's character span).
 
     Args:
         path: SQuAD v1.1-format JSON.
@@ -60,13 +60,14 @@ def evaluate(
     readers = default_readers(model_dir, precision)
     # Refused before the index is built, which can take minutes.
     used = choose_reader({r.name: r for r in readers}, reader, readers[0].name)
+    encoder = encoder or Encoder()
     with tempfile.TemporaryDirectory(prefix="reportqa-eval-") as scratch:
-        pipeline = Pipeline(index_dir or Path(scratch), encoder=encoder, readers=readers, no_answer_threshold=0.0)
+        pipeline = Pipeline(EmbeddedIndex(index_dir or Path(scratch), encoder), encoder, readers, no_answer_threshold=0)
         ingestion = _ingest(pipeline, documents, compare_encode)
         recall = _retrieval(pipeline, questions) if retrieval else None
         answers, latency = _answers(pipeline, questions, top_k, used)
-        passages = pipeline.store.count_passages()
-        pipeline.store.close()
+        passages = pipeline.index.counts().passages
+        pipeline.index.close()
     return {
         "file": str(path),
         "questions": len(questions),
@@ -84,11 +85,11 @@ def _ingest(pipeline: Pipeline, documents: list, compare_encode: bool) -> dict:
     started = time.perf_counter()
     written = 0
     for first in tqdm(range(0, len(documents), 64), desc="ingest", unit="batch"):
-        written += pipeline.add_documents(documents[first : first + 64]).passages
+        written += pipeline.index.add_documents(documents[first : first + 64]).passages
     seconds = time.perf_counter() - started
     report = {"passages": written, "seconds": round(seconds, 2), "passages_per_s": round(written / seconds, 1)}
     if compare_encode:
-        texts = [text for _, text in pipeline.store.passage_texts()]
+        texts = [passage.text for passage in pipeline.index.passages()]
         started = time.perf_counter()
         pipeline.encoder.model.encode(texts, batch_size=pipeline.encoder.batch_size)
         bare = len(texts) / (time.perf_counter() - started)
@@ -98,7 +99,6 @@ def _ingest(pipeline: Pipeline, documents: list, compare_encode: bool) -> dict:
 
 
 def _retrieval(pipeline: Pipeline, questions: list) -> dict:
-    spans = {p.id: p for p in pipeline.store.passages(pipeline.store.passage_ids().tolist())}
     vectors = pipeline.encoder.encode([q.question for q in questions])
     depth = max(RECALL_AT)
     metrics = {}
@@ -106,7 +106,7 @@ def _retrieval(pipeline: Pipeline, questions: list) -> dict:
         first_hits = []
         for question, vector in tqdm(zip(questions, vectors, strict=True), total=len(questions), desc=mode):
             hits = pipeline.retrieve(Question(question.question, vector), depth, mode=mode)
-            rank = next((h.rank for h in hits if _covers(spans[h.passage.id], question)), None)
+            rank = next((h.rank for h in hits if _covers(h.passage, question)), None)
             first_hits.append(rank)
         name = "bm25" if mode == "sparse" else mode
         metrics[name] = {f"recall@{k}": _share(r is not None and r <= k for r in first_hits) for k in RECALL_AT}

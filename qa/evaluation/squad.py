@@ -1,13 +1,12 @@
 """SQuAD v1.1 files and the official answer scoring (normalisation, exact match, F1)."""
 
 import json
-import re
-import string
 from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 
 from qa.models import Document
+from qa.text import normalize_answer
 
 
 @dataclass(frozen=True)
@@ -48,14 +47,6 @@ def load_squad(path: Path) -> tuple[list[Document], list[SquadQuestion]]:
             "each paragraph 'context' and 'qas', each question 'id', 'question' and 'answers'"
         ) from None
     return documents, questions
-
-
-def normalize_answer(text: str) -> str:
-    """Lower-case, drop punctuation, articles and extra whitespace (the official SQuAD v1.1 script)."""
-    text = text.lower()
-    text = "".join(ch for ch in text if ch not in set(string.punctuation))
-    text = re.sub(r"\b(a|an|the)\b", " ", text)
-    return " ".join(text.split())
 
 
 def exact_match(prediction: str, gold: str) -> float:

@@ -7,10 +7,49 @@ import re
 _CANDIDATE = re.compile(r"[.!?]+[\"'”’)\]]*(?=\s)|\n")
 _NEXT_CHARACTER = re.compile(r"\s*(\S?)")
 _ABBREVIATIONS = {
-    "mr", "mrs", "ms", "dr", "prof", "st", "sr", "jr", "vs", "etc", "e.g", "i.e", "no", "fig", "al",
-    "gen", "col", "lt", "sgt", "gov", "sen", "rep", "inc", "ltd", "co", "corp", "jan", "feb", "mar",
-    "apr", "jun", "jul", "aug", "sep", "sept", "oct", "nov", "dec", "approx", "u.s", "u.k", "u.n",
-}  # fmt: skip
+    "mr",
+    "mrs",
+    "ms",
+    "dr",
+    "prof",
+    "st",
+    "sr",
+    "jr",
+    "vs",
+    "etc",
+    "e.g",
+    "i.e",
+    "no",
+    "fig",
+    "al",
+    "gen",
+    "col",
+    "lt",
+    "sgt",
+    "gov",
+    "sen",
+    "rep",
+    "inc",
+    "ltd",
+    "co",
+    "corp",
+    "jan",
+    "feb",
+    "mar",
+    "apr",
+    "jun",
+    "jul",
+    "aug",
+    "sep",
+    "sept",
+    "oct",
+    "nov",
+    "dec",
+    "approx",
+    "u.s",
+    "u.k",
+    "u.n",
+}
 
 
 def sentence_spans(text: str, start: int = 0, end: int | None = None) -> list[tuple[int, int]]:
@@ -21,7 +60,7 @@ def sentence_spans(text: str, start: int = 0, end: int | None = None) -> list[tu
         never empty; together they cover every non-whitespace character of the range.
     """
     end = len(text) if end is None else end
-    spans = []
+    spans: list[tuple[int, int]] = []
     cursor = start
     for match in _CANDIDATE.finditer(text, start, end):
         if match.group() != "\n" and not _ends_sentence(text, match.start(), match.end()):
@@ -33,12 +72,14 @@ def sentence_spans(text: str, start: int = 0, end: int | None = None) -> list[tu
 
 
 def _ends_sentence(text: str, punct_start: int, punct_end: int) -> bool:
-    following = _NEXT_CHARACTER.match(text, punct_end).group(1)
+    following_match = _NEXT_CHARACTER.match(text, punct_end)  # matches anywhere, if only the empty string
+    following = following_match.group(1) if following_match else ""
     if following.islower():
         return False
     if text[punct_start] != ".":
         return True
-    word = re.search(r"[\w.]*$", text[max(0, punct_start - 20) : punct_start]).group().lower()
+    word_match = re.search(r"[\w.]*$", text[max(0, punct_start - 20) : punct_start])
+    word = word_match.group().lower() if word_match else ""
     # "J. Smith" and "U.S." are initials, not ends of sentences.
     return word not in _ABBREVIATIONS and not (len(word) == 1 and word.isalpha())
 

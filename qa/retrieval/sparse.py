@@ -4,14 +4,14 @@ import bm25s
 import numpy as np
 import Stemmer
 
-from embeddings.compatibility import plain_forms
+from embeddings.plain_forms import plain_forms
 
 
 class SparseIndex:
     """BM25 over passage texts with English stop words and Snowball stemming, searched by passage id.
 
     bm25s builds a static index, so `build` indexes the whole collection at once; the pipeline
-    rebuilds it lazily after writes (about a second per 100k passages).
+    rebuilds it lazily after writes.
 
     Usage:
         sparse = SparseIndex()
@@ -31,9 +31,6 @@ class SparseIndex:
         self._ids = np.zeros(0, dtype=np.int64)
         self._bm25: bm25s.BM25 | None = None
         self._stemmer = Stemmer.Stemmer("english") if stemming else None
-
-    def to_dict(self) -> dict:
-        return {"k1": self.k1, "b": self.b, "stemming": self.stemming, "size": len(self._ids)}
 
     def __len__(self) -> int:
         return len(self._ids)

@@ -1,0 +1,64 @@
+"""The `eval` command: open-book, or each question against its own paragraph, on a SQuAD-format file."""
+
+import argparse
+import json
+from pathlib import Path
+from typing import get_args
+
+from qa.cli.arguments import Commands, add_command, text
+from qa.models import Precision
+from qa.settings import Settings
+
+
+def register(commands: Commands, settings: Settings) -> None:
+    summary = "Evaluate open-book on a SQuAD v1.1-format file in a fresh temporary index."
+    evaluate = add_command(commands, "eval", _eval, summary)
+    evaluate.add_argument("file", type=Path)
+    evaluate.add_argument("--limit", type=int, help="ask only this many questions, sampled with --seed")
+    evaluate.add_argument("--seed", type=int, default=0)
+    evaluate.add_argument("--top-k", type=int, default=5, help="passages read per question (default 5)")
+    evaluate.add_argument("--reader", type=text, help="reader name (default: the default reader)")
+    evaluate.add_argument("--keep-index", type=Path, help="build the index here and keep it (a later run reuses it)")
+    evaluate.add_argument("--compare-encode", action="store_true", help="also time bare encode on the passages")
+    evaluate.add_argument("--out", type=Path, help="also write the report as JSON here")
+    evaluate.add_argument("--answers-only", action="store_true", help="skip the retrieval recall figures")
+    evaluate.add_argument(
+        "--precision",
+        choices=get_args(Precision),
+        default=settings.reader_precision,
+        help="span reader arithmetic (default auto; env REPORTQA_READER_PRECISION)",
+    )
+    evaluate.add_argument(
+        "--paragraph",
+        action="store_true",
+        help="read each question against its own paragraph only, with the span reader",
+    )
+
+
+def _eval(args: argparse.Namespace, settings: Settings) -> int:
+    from embeddings.encoder import Encoder
+    from qa.evaluation.evaluate import evaluate, evaluate_paragraphs
+
+    if args.paragraph:
+        report = evaluate_paragraphs(
+            args.file, settings.reader_model_path, limit=args.limit, seed=args.seed, precision=args.precision
+        )
+    else:
+        report = evaluate(
+            args.file,
+            encoder=Encoder(settings.model_path),
+            limit=args.limit,
+            top_k=args.top_k,
+            reader=args.reader,
+            index_dir=args.keep_index,
+            compare_encode=args.compare_encode,
+            seed=args.seed,
+            retrieval=not args.answers_only,
+            model_dir=settings.reader_model_path,
+            precision=args.precision,
+        )
+    report_text = json.dumps(report, indent=2)
+    print(report_text)
+    if args.out:
+        args.out.write_text(report_text + "\n", encoding="utf-8")
+    return 0

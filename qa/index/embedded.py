@@ -1,0 +1,297 @@
+"""The embedded index: SQLite for documents and passages, FAISS for vectors, BM25 in memory, in one folder."""
+
+import sqlite3
+import threading
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+import numpy as np
+
+from embeddings.encoder import Encoder
+from embeddings.index import VectorIndex
+from embeddings.memory import release_free_memory
+from qa.index.base import (
+    DocumentExistsError,
+    DocumentInfo,
+    Index,
+    IndexCounts,
+    IndexFilesError,
+    UnknownDocumentError,
+    WriteResult,
+)
+from qa.index.locking import file_lock
+from qa.index.model_check import check_embedding_model
+from qa.index.passages import NewPassage, content_digest, embed_documents
+from qa.index.store import DocumentStore
+from qa.ingest.splitter import PassageSplitter
+from qa.models import Document, Filters, Passage, ScoredPassage, shown
+from qa.retrieval.hybrid import HybridRetriever, Searches
+from qa.retrieval.sparse import SparseIndex
+
+STORE_FILE = "store.sqlite3"
+VECTORS_FILE = "vectors.faiss"
+LOCK_FILE = "write.lock"
+
+
+class EmbeddedIndex(Index):
+    """One index directory: `store.sqlite3` (documents, passages, sentence vectors) and `vectors.faiss`.
+
+    Writes commit the store only after the vectors are saved, and opening reconciles the two, so a
+    crash at any point leaves them agreeing. Writers in any process take turns on `write.lock`; each
+    write bumps a generation number in the store, and an index that sees another process's generation
+    reloads the vectors before reading. BM25 is rebuilt from the store on the first read after a write.
+
+    Usage:
+        index = EmbeddedIndex(Path("index"), Encoder())
+        index.add_documents([Document(id="a", text="Sergei Shoigu is the defence minister.")])
+
+    Args:
+        index_dir: where the index lives (created when missing).
+        encoder: the embedder of passages (and of the questions asked of them).
+        kind: "flat" (exact, default) or "hnsw", for a new index; an existing one keeps its kind.
+        splitter_tokens: passage length in embedder tokens (default 200).
+        overlap_tokens: passage overlap in embedder tokens (default 48).
+        repair: rebuild the vectors from the store instead of loading them (`reportqa reindex`).
+        retriever: fuses the rankings (default: `HybridRetriever()`, its tuned settings).
+        keywords: the BM25 index, built from the store (default: `SparseIndex()`, stemmed English).
+
+    Raises:
+        IndexFilesError: an index file is missing or unreadable (and `repair` is False).
+        ValueError: the index was embedded by another model than `encoder`.
+    """
+
+    def __init__(
+        self,
+        index_dir: Path,
+        encoder: Encoder,
+        kind: str = "flat",
+        splitter_tokens: int = 200,
+        overlap_tokens: int = 48,
+        repair: bool = False,
+        retriever: HybridRetriever | None = None,
+        keywords: SparseIndex | None = None,
+    ):
+        self.index_dir = Path(index_dir)
+        self.encoder = encoder
+        self._splitter = PassageSplitter(encoder.tokenizer, splitter_tokens, overlap_tokens)
+        self._store = open_store(self.index_dir)
+        self._lock = threading.RLock()
+        check_embedding_model(self._store, encoder, shown(self.index_dir))
+        self._sparse = keywords or SparseIndex()
+        self._sparse_stale = True
+        self._retriever = retriever or HybridRetriever()
+        with file_lock(self.index_dir / LOCK_FILE):
+            self._generation = self._store.generation()
+            if repair:
+                self._vectors = self._rebuild_vectors(kind)
+            else:
+                self._vectors = self._load_vectors(kind)
+                self._reconcile()
+
+    # --- reading documents ---------------------------------------------------------------------
+
+    def document(self, document_id: str) -> Document | None:
+        return self._store.document(document_id)
+
+    def document_info(self, document_id: str) -> DocumentInfo | None:
+        return self._store.document_info(document_id)
+
+    def list_documents(self, offset: int = 0, limit: int = 50, query: str = "") -> list[DocumentInfo]:
+        return self._store.list_documents(offset, limit, query)
+
+    def count_documents(self, query: str = "") -> int:
+        return self._store.count_documents(query)
+
+    def sources(self) -> list[tuple[str, int]]:
+        return self._store.sources()
+
+    def id_for_origin(self, origin: str) -> str | None:
+        return self._store.id_for_origin(origin)
+
+    def passages(self, ids: Sequence[int] | None = None) -> list[Passage]:
+        ids = self._store.passage_ids().tolist() if ids is None else list(ids)
+        return self._store.passages(ids)
+
+    def has_passages(self) -> bool:
+        return self._store.has_passages()
+
+    def counts(self) -> IndexCounts:
+        return IndexCounts(self._store.count_documents(), self._store.count_passages(), len(self._vectors))
+
+    def close(self) -> None:
+        self._store.close()
+
+    # --- opening and repair --------------------------------------------------------------------
+
+    def fault(self) -> str | None:
+        if not (self.index_dir / VECTORS_FILE).exists() and self._store.has_passages():
+            return f"{shown(self.index_dir / VECTORS_FILE)} is missing: {self._repair_hint()}"
+        return None
+
+    def _repair_hint(self) -> str:
+        return (
+            f"run `reportqa reindex --index-dir {shown(self.index_dir)}` to rebuild the vectors and BM25 from the store"
+        )
+
+    def _load_vectors(self, kind: str) -> VectorIndex:
+        path = self.index_dir / VECTORS_FILE
+        repair = self._repair_hint()
+        if not path.exists():
+            passages = self._store.count_passages()
+            if passages:
+                raise IndexFilesError(f"{shown(path)} is missing, but {STORE_FILE} holds {passages} passages: {repair}")
+            return VectorIndex(self.encoder.dimension, kind=kind)
+        try:
+            return VectorIndex.load(path)
+        except (RuntimeError, OSError) as error:  # FAISS reports a truncated or foreign file as a RuntimeError
+            reason = str(error).strip().splitlines()[-1]
+            raise IndexFilesError(f"{shown(path)} is unreadable ({reason}): {repair}") from None
+
+    def _reload_vectors(self) -> None:
+        self._vectors = self._load_vectors(self._vectors.kind)
+        self._sparse_stale = True
+
+    def _refresh(self) -> None:
+        """Reload the vectors when another process has written since this one last looked."""
+        generation = self._store.generation()
+        if generation != self._generation:
+            self._reload_vectors()
+            self._generation = generation
+
+    def reindex(self) -> None:
+        with self._lock, file_lock(self.index_dir / LOCK_FILE):
+            self._vectors = self._rebuild_vectors(self._vectors.kind)
+
+    def _rebuild_vectors(self, kind: str) -> VectorIndex:
+        """Embed every stored passage into a new vectors file, and count a write so other processes reload."""
+        vectors = VectorIndex(self.encoder.dimension, kind=kind)
+        rows = self._store.passage_texts()
+        for first in range(0, len(rows), 256):
+            batch = rows[first : first + 256]
+            vectors.add(np.array([row[0] for row in batch], np.int64), self.encoder.encode([row[1] for row in batch]))
+        vectors.save(self.index_dir / VECTORS_FILE)
+        self._sparse_stale = True
+        with self._store.transaction():
+            self._generation = self._store.bump_generation()
+        return vectors
+
+    def _reconcile(self) -> None:
+        """Make the vectors match the store: drop orphan vectors, embed passages that lack one."""
+        stored = self._store.passage_ids()
+        indexed = self._vectors.ids()
+        orphans = np.setdiff1d(indexed, stored)
+        missing = np.setdiff1d(stored, indexed)
+        if not len(orphans) and not len(missing):
+            return
+        self._vectors.remove(orphans)
+        passages = self._store.passages(missing.tolist())
+        vectors = self.encoder.encode([p.text for p in passages])
+        self._vectors.add(np.array([p.id for p in passages], np.int64), vectors)
+        self._vectors.save(self.index_dir / VECTORS_FILE)
+
+    # --- writing -------------------------------------------------------------------------------
+
+    def add_documents(self, documents: Sequence[Document], replace: bool = True) -> WriteResult:
+        if not replace:
+            self._refuse_existing(documents)
+        skipped: list[str] = []
+        changed: list[tuple[Document, str]] = []
+        for document in documents:
+            digest = content_digest(document)
+            if self._store.stored_digest(document.id) == digest:
+                skipped.append(document.id)
+            else:
+                changed.append((document, digest))
+        # Embedding is the slow part: do it before taking the write lock.
+        passages = embed_documents(self.encoder, self._splitter, [document for document, _ in changed])
+        added: list[str] = []
+        replaced: list[str] = []
+
+        def put_all() -> None:
+            for (document, digest), new in zip(changed, passages, strict=True):
+                # Classified under the lock: another writer may have created the id meanwhile.
+                (replaced if self._store.stored_digest(document.id) else added).append(document.id)
+                self._put(document, digest, new)
+
+        self._write(put_all, precondition=None if replace else lambda: self._refuse_existing(documents))
+        return WriteResult(added, replaced, skipped, sum(len(p) for p in passages))
+
+    def _refuse_existing(self, documents: Sequence[Document]) -> None:
+        taken = next((d.id for d in documents if self._store.stored_digest(d.id) is not None), None)
+        if taken is not None:
+            raise DocumentExistsError(taken)
+
+    def delete_document(self, document_id: str) -> None:
+        if self._store.stored_digest(document_id) is None:
+            raise UnknownDocumentError(document_id)
+        self._write(lambda: self._vectors.remove(np.array(self._store.delete_document(document_id), np.int64)))
+
+    def _put(self, document: Document, digest: str, passages: list[NewPassage]) -> None:
+        new_ids, old_ids = self._store.put_document(document, digest, passages)
+        self._vectors.remove(np.array(old_ids, np.int64))
+        if passages:
+            self._vectors.add(np.array(new_ids, np.int64), np.stack([passage.vector for passage in passages]))
+
+    def _write(self, change: Callable[[], object], precondition: Callable[[], None] | None = None) -> None:
+        with self._lock, file_lock(self.index_dir / LOCK_FILE):
+            self._refresh()
+            # Checked before the transaction: a refusal changes nothing, so nothing needs reloading.
+            if precondition is not None:
+                precondition()
+            try:
+                with self._store.transaction():
+                    change()
+                    generation = self._store.bump_generation()
+                    # Vectors are on disk before the store commits; `_reconcile` mends a crash between.
+                    self._vectors.save(self.index_dir / VECTORS_FILE)
+                self._generation = generation
+            except BaseException:
+                self._reload_vectors()
+                self._reconcile()
+                raise
+            finally:
+                self._sparse_stale = True
+
+    # --- retrieving ----------------------------------------------------------------------------
+
+    def retrieve(
+        self, text: str, vector: np.ndarray, top_k: int, filters: Filters | None = None, mode: str = "hybrid"
+    ) -> list[ScoredPassage]:
+        allowed = None if filters is None or filters.is_empty() else self._store.passage_ids(filters)
+        with self._lock:
+            self._refresh()
+            if self._sparse_stale:
+                rows = self._store.passage_texts()
+                self._sparse.build(np.array([row[0] for row in rows], np.int64), [row[1] for row in rows])
+                self._sparse_stale = False
+                # A write and the rebuild free large buffers; give them back rather than let RSS creep.
+                release_free_memory()
+            searches = Searches(self._vectors.search, self._sparse.search, self._store.sentence_vectors)
+            hits = self._retriever.retrieve(searches, text, vector, top_k, allowed, mode)
+        passages = self._store.passages([hit.passage_id for hit in hits], with_vectors=True)
+        by_id: dict[int, Passage] = {p.id: p for p in passages}
+        return [
+            ScoredPassage(by_id[hit.passage_id], hit.score, rank)
+            for rank, hit in enumerate((h for h in hits if h.passage_id in by_id), start=1)
+        ]
+
+
+def index_exists(index_dir: Path) -> bool:
+    """Whether `index_dir` holds an embedded index (opening one that does not would create it)."""
+    return (Path(index_dir) / STORE_FILE).exists()
+
+
+def open_store(index_dir: Path) -> DocumentStore:
+    """The index directory's store alone: documents and passages, for listing them without a model.
+
+    Raises:
+        IndexFilesError: the store file is not a readable SQLite database.
+    """
+    path = Path(index_dir) / STORE_FILE
+    try:
+        return DocumentStore(path)
+    except sqlite3.DatabaseError as error:
+        raise IndexFilesError(
+            f"{shown(path)} is not a readable SQLite database ({error}): restore it from a backup, "
+            "or ingest the reports into a new index directory"
+        ) from None

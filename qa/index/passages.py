@@ -1,0 +1,47 @@
+"""Documents split into passages and embedded, ready for an index to store; the digest that skips unchanged ones."""
+
+import hashlib
+import json
+from dataclasses import dataclass
+
+import numpy as np
+
+from embeddings.encoder import Encoder
+from qa.ingest.splitter import PassageSplitter
+from qa.models import Document
+
+
+@dataclass(frozen=True)
+class NewPassage:
+    """A passage about to be stored: document offsets, its text, its sentences and their vectors, its vector."""
+
+    start: int
+    end: int
+    text: str
+    sentences: tuple[tuple[int, int], ...]
+    sentence_vectors: np.ndarray
+    vector: np.ndarray
+
+
+def embed_documents(encoder: Encoder, splitter: PassageSplitter, documents: list[Document]) -> list[list[NewPassage]]:
+    """Split every document, then embed all their passages (and sentences) in shared batches.
+
+    Returns:
+        Each document's passages, in the order of `documents`.
+    """
+    splits = [splitter.split(document.text) for document in documents]
+    spans = [(document, span) for document, split in zip(documents, splits, strict=True) for span in split]
+    texts = [document.text[span.start : span.end] for document, span in spans]
+    sentences = [[(s - span.start, e - span.start) for s, e in span.sentences] for _, span in spans]
+    vectors, sentence_vectors = encoder.encode_with_spans(texts, sentences)
+    passages = iter(
+        NewPassage(span.start, span.end, text, span.sentences, sentence_vector, vector)
+        for (_, span), text, vector, sentence_vector in zip(spans, texts, vectors, sentence_vectors, strict=True)
+    )
+    return [[next(passages) for _ in split] for split in splits]
+
+
+def content_digest(document: Document) -> str:
+    """A digest of what a document says (text and metadata), to skip re-ingesting it unchanged."""
+    payload = json.dumps([document.text, document.title, document.date, document.source], ensure_ascii=False)
+    return hashlib.sha256(payload.encode("utf-8", "surrogatepass")).hexdigest()

@@ -1,0 +1,1 @@
+"""From files to documents: discovery, loaders, passage splitting, sentences."""
