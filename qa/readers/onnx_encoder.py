@@ -34,7 +34,7 @@ class OnnxEncoder:
         options.graph_optimization_level = onnxruntime.GraphOptimizationLevel.ORT_ENABLE_ALL
         options.log_severity_level = 3  # warnings about unused initializers are not the user's business
         # Its threads spin while a read runs but not after, where they took the CPU from the question's
-        # embedding (BENCHMARKS.md, "Figures once kept in code comments").
+        # embedding (BENCHMARKS.md, "ONNX Runtime's spinning threads").
         options.add_session_config_entry("session.force_spinning_stop", "1")
         path = model_dir / ENCODER_FILE
         self.session = onnxruntime.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
