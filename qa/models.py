@@ -7,6 +7,11 @@ from typing import Literal
 
 import numpy as np
 
+
+class InvalidInputError(ValueError):
+    """The caller's input is not acceptable; the message says what to fix (an HTTP 422, not a server fault)."""
+
+
 # The span reader's arithmetic; "auto" picks the fastest this CPU and the model folder allow.
 Precision = Literal["auto", "float32", "bfloat16", "int8"]
 
@@ -68,21 +73,21 @@ class Filters:
     def __post_init__(self) -> None:
         # ISO dates order as strings do.
         if self.date_from and self.date_to and self.date_from > self.date_to:
-            raise ValueError("date_from must be on or before date_to")
+            raise InvalidInputError("date_from must be on or before date_to")
 
     def is_empty(self) -> bool:
         return not (self.date_from or self.date_to or self.sources or self.document_ids)
 
 
 def valid_unicode(value: str) -> str:
-    """Return `value` if it is valid unicode; a lone surrogate (a JSON escape like \\ud800) raises ValueError.
+    """Return `value` if it is valid unicode; a lone surrogate (a JSON escape like \\ud800) raises InvalidInputError.
 
     Python strings may hold one, but UTF-8, SQLite and the tokenizers cannot.
     """
     try:
         value.encode("utf-8")
     except UnicodeEncodeError:
-        raise ValueError("text contains an unpaired surrogate (invalid unicode); send valid UTF-8") from None
+        raise InvalidInputError("text contains an unpaired surrogate (invalid unicode); send valid UTF-8") from None
     return value
 
 

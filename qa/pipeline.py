@@ -5,7 +5,7 @@ from dataclasses import dataclass
 
 from embeddings.encoder import Encoder
 from qa.index.base import Index
-from qa.models import Document, Filters, Passage, ScoredPassage
+from qa.models import Document, Filters, InvalidInputError, Passage, ScoredPassage
 from qa.readers import Question, Reader, choose_reader, default_readers
 from qa.readers.answers import Answer, assemble_answers
 
@@ -82,16 +82,16 @@ class Pipeline:
             filters: restricts which documents are searched.
 
         Raises:
-            ValueError: the question or a parameter is not acceptable (the message says why).
+            InvalidInputError: the question or a parameter is not acceptable (the message says why).
             EmptyIndexError: nothing has been ingested yet.
         """
         question = question.strip()
         if not question or len(question) > MAX_QUESTION_CHARS:
-            raise ValueError(f"question must be 1 to {MAX_QUESTION_CHARS} characters (after trimming spaces)")
+            raise InvalidInputError(f"question must be 1 to {MAX_QUESTION_CHARS} characters (after trimming spaces)")
         if not 1 <= top_k <= MAX_TOP_K:
-            raise ValueError(f"top_k must be 1 to {MAX_TOP_K}, not {top_k}")
+            raise InvalidInputError(f"top_k must be 1 to {MAX_TOP_K}, not {top_k}")
         if not 1 <= max_answers <= MAX_ANSWERS:
-            raise ValueError(f"max_answers must be 1 to {MAX_ANSWERS}, not {max_answers}")
+            raise InvalidInputError(f"max_answers must be 1 to {MAX_ANSWERS}, not {max_answers}")
         chosen = choose_reader(self.readers, reader, self.default_reader)
         if not self.index.has_passages():
             raise EmptyIndexError("no reports are indexed yet: run `reportqa ingest PATH` or POST /v1/documents first")

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from qa.ingest.paths import ingest_paths
-from qa.models import Document, Filters
+from qa.models import Document, Filters, InvalidInputError
 from qa.pipeline import EmptyIndexError, Pipeline
 from tests.conftest import SPUTNIK_ID, TASS_ID
 
@@ -61,13 +61,13 @@ def test_asking_an_empty_index_names_the_ingest_command(pipeline: Pipeline) -> N
 
 
 def test_an_empty_reader_name_is_refused_not_read_as_the_default(shared_corpus_pipeline: Pipeline) -> None:
-    with pytest.raises(ValueError, match="reader must be one of"):
+    with pytest.raises(InvalidInputError, match="reader must be one of"):
         shared_corpus_pipeline.ask("Who is the Russian defence minister?", reader="")
 
 
 @pytest.mark.parametrize("question", ["", "   ", "x" * 1001])
 def test_bad_questions_are_refused(shared_corpus_pipeline: Pipeline, question: str) -> None:
-    with pytest.raises(ValueError, match="1 to 1000"):
+    with pytest.raises(InvalidInputError, match="1 to 1000"):
         shared_corpus_pipeline.ask(question)
 
 

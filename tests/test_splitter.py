@@ -5,7 +5,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from qa.ingest.sentences import sentence_spans
-from qa.ingest.splitter import PassageSplitter
+from qa.ingest.splitter import MAX_SENTENCES_PER_PASSAGE, PassageSplitter
 from tests.conftest import CORPUS
 
 WORDS = st.sampled_from(
@@ -49,14 +49,14 @@ def test_sentences_respect_abbreviations_and_initials() -> None:
 @given(text=TEXTS)
 @settings(max_examples=150, deadline=None)
 def test_passages_slice_the_document_and_fit_the_model(encoder, max_tokens: int, overlap: int, text: str) -> None:
-    splitter = PassageSplitter(encoder.tokenizer, max_tokens=max_tokens, overlap_tokens=overlap)
+    splitter = PassageSplitter(encoder.tokenize, max_tokens=max_tokens, overlap_tokens=overlap)
     passages = splitter.split(text)
     for passage in passages:
         body = text[passage.start : passage.end]
         assert body and body == body.strip()
         assert passage.tokens <= max_tokens
         # Within the model's limit once re-tokenized whole, special tokens included.
-        assert len(encoder.tokenizer(body)["input_ids"]) <= encoder.max_tokens
+        assert len(encoder.tokenize(body)["input_ids"]) <= encoder.max_tokens
         for start, end in passage.sentences:
             assert passage.start <= start < end <= passage.end
     assert _covered(text, [(p.start, p.end) for p in passages])
@@ -66,7 +66,7 @@ def test_passages_slice_the_document_and_fit_the_model(encoder, max_tokens: int,
 
 def test_overlap_repeats_trailing_sentences(encoder) -> None:
     text = " ".join(f"Sentence number {i} is here." for i in range(60))
-    passages = PassageSplitter(encoder.tokenizer, max_tokens=40, overlap_tokens=12).split(text)
+    passages = PassageSplitter(encoder.tokenize, max_tokens=40, overlap_tokens=12).split(text)
     assert len(passages) > 3
     for previous, following in zip(passages, passages[1:], strict=False):
         assert following.start < previous.end, "consecutive passages must overlap"
@@ -74,7 +74,7 @@ def test_overlap_repeats_trailing_sentences(encoder) -> None:
 
 
 def test_sample_reports_split_under_the_limit(encoder) -> None:
-    splitter = PassageSplitter(encoder.tokenizer)
+    splitter = PassageSplitter(encoder.tokenize)
     for path in CORPUS.glob("*.txt"):
         text = path.read_text(encoding="utf-8")
         passages = splitter.split(text)
@@ -84,4 +84,16 @@ def test_sample_reports_split_under_the_limit(encoder) -> None:
 
 def test_overlap_must_be_below_the_passage_length(encoder) -> None:
     with pytest.raises(ValueError, match="overlap_tokens"):
-        PassageSplitter(encoder.tokenizer, max_tokens=10, overlap_tokens=10)
+        PassageSplitter(encoder.tokenize, max_tokens=10, overlap_tokens=10)
+
+
+def test_a_report_of_one_letter_lines_keeps_few_sentence_vectors(encoder) -> None:
+    # 200 KB of "x" lines once stored 200 sentence vectors a passage: 200 MB of store and WAL.
+    text = "x\n" * 20_000
+    passages = PassageSplitter(encoder.tokenize).split(text)
+    assert passages and all(len(p.sentences) <= MAX_SENTENCES_PER_PASSAGE for p in passages)
+    for passage in passages:
+        starts = [start for start, _ in passage.sentences]
+        assert starts == sorted(starts) and passage.sentences[0][0] == passage.start
+        assert passage.sentences[-1][1] == passage.end
+        assert all(text[start:end].strip() for start, end in passage.sentences)

@@ -73,7 +73,7 @@ class EmbeddedIndex(Index):
     ):
         self.index_dir = Path(index_dir)
         self.encoder = encoder
-        self._splitter = PassageSplitter(encoder.tokenizer, splitter_tokens, overlap_tokens)
+        self._splitter = PassageSplitter(encoder.tokenize, splitter_tokens, overlap_tokens)
         self._store = open_store(self.index_dir)
         self._lock = threading.RLock()
         check_embedding_model(self._store, encoder, shown(self.index_dir))

@@ -1,10 +1,16 @@
 """Sentence-aware passage splitting with character offsets into the document."""
 
+from collections.abc import Callable
 from dataclasses import dataclass
-
-from transformers import PreTrainedTokenizerBase
+from typing import Any
 
 from qa.ingest.sentences import sentence_spans
+
+# Tokenizes texts as a Hugging Face tokenizer does, e.g. `Encoder.tokenize`.
+Tokenize = Callable[..., Any]
+# Each sentence of a passage gets a stored vector. Prose has about 8 in 200 tokens; a report of one-word
+# lines would have 200, and a store a hundred times the size of its text: beyond this, neighbours merge.
+MAX_SENTENCES_PER_PASSAGE = 32
 
 
 @dataclass(frozen=True)
@@ -24,20 +30,21 @@ class PassageSplitter:
     document exactly: `text[p.start:p.end]` is the passage's text.
 
     Usage:
-        splitter = PassageSplitter(encoder.tokenizer)
+        splitter = PassageSplitter(encoder.tokenize)
         spans = splitter.split(document.text)
 
     Args:
-        tokenizer: the embedder's tokenizer, so lengths are counted in the tokens it truncates by.
+        tokenize: the embedder's tokenizer (`Encoder.tokenize`), so lengths are counted in the tokens it
+            truncates by.
         max_tokens: passage length limit, without special tokens (default 200; the model's limit is 256).
         overlap_tokens: up to this many tokens of trailing sentences repeat at the next passage's start
             (default 48), so an answer near a boundary is whole in at least one passage.
     """
 
-    def __init__(self, tokenizer: PreTrainedTokenizerBase, max_tokens: int = 200, overlap_tokens: int = 48):
+    def __init__(self, tokenize: Tokenize, max_tokens: int = 200, overlap_tokens: int = 48):
         if not 0 <= overlap_tokens < max_tokens:
             raise ValueError("overlap_tokens must be at least 0 and below max_tokens")
-        self.tokenizer = tokenizer
+        self.tokenize = tokenize
         self.max_tokens = max_tokens
         self.overlap_tokens = overlap_tokens
 
@@ -69,7 +76,7 @@ class PassageSplitter:
         if not spans:
             return []
         # Lengths beyond the model's limit are expected here: they are what gets cut, so no warning.
-        encoded = self.tokenizer(
+        encoded = self.tokenize(
             [text[s:e] for s, e in spans], add_special_tokens=False, return_offsets_mapping=True, verbose=False
         )
         result = []
@@ -93,6 +100,14 @@ def _passage(sentences: list[tuple[int, int, int]]) -> PassageSpan:
     return PassageSpan(
         start=sentences[0][0],
         end=sentences[-1][1],
-        sentences=tuple((s, e) for s, e, _ in sentences),
+        sentences=_merged([(s, e) for s, e, _ in sentences]),
         tokens=sum(n for _, _, n in sentences),
+    )
+
+
+def _merged(sentences: list[tuple[int, int]]) -> tuple[tuple[int, int], ...]:
+    """At most MAX_SENTENCES_PER_PASSAGE spans: runs of neighbouring sentences joined, in order."""
+    size = -(-len(sentences) // MAX_SENTENCES_PER_PASSAGE)  # sentences per span, rounded up
+    return tuple(
+        (sentences[i][0], sentences[min(i + size, len(sentences)) - 1][1]) for i in range(0, len(sentences), size)
     )

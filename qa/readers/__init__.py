@@ -2,7 +2,7 @@
 
 from pathlib import Path
 
-from qa.models import Precision
+from qa.models import InvalidInputError, Precision
 from qa.readers.base import Question, Reader
 from qa.readers.sentence import SentenceReader
 from qa.readers.span import SpanReader
@@ -14,10 +14,10 @@ def default_readers(span_model: Path | None = None, precision: Precision = "auto
 
 
 def choose_reader(readers: dict[str, Reader], name: str | None, default: str) -> Reader:
-    """The reader called `name`, or `default` when None; any other name raises ValueError naming the readers."""
+    """The reader called `name`, or `default` when None; any other name raises InvalidInputError naming the readers."""
     chosen = readers.get(default if name is None else name)
     if chosen is None:
-        raise ValueError(f"reader must be one of {sorted(readers)}, not {name!r}")
+        raise InvalidInputError(f"reader must be one of {sorted(readers)}, not {name!r}")
     return chosen
 
 

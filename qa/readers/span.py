@@ -89,13 +89,13 @@ class SpanModel:
             self._onnx = OnnxEncoder(self.model_dir, word_embeddings)
         self.windows_read = 0
         self._forward = threading.Lock()
+        self._tokenizing = threading.Lock()
 
     def evidence(self, question: str, passages: list[ScoredPassage]) -> list[SpanEvidence]:
         """Every passage's best spans in document offsets, with their calibration features."""
         if not passages:
             return []
-        texts = [scored.passage.text for scored in passages]
-        windows = tokenize_windows(self.tokenizer, [question] * len(texts), texts)
+        windows = self.windows(question, [scored.passage.text for scored in passages])
         start_logits, end_logits = self._logits(windows)
         found: dict[tuple[str, int, int], tuple[SpanEvidence, str]] = {}
         for window, starts, ends in zip(windows, start_logits, end_logits, strict=True):
@@ -108,6 +108,12 @@ class SpanModel:
                 if key not in found or item.features > found[key][0].features:
                     found[key] = (item, text[candidate.start : candidate.end])
         return _with_question_features(list(found.values()))
+
+    def windows(self, question: str, texts: list[str]) -> list[Window]:
+        """The windows the model reads for `question` over `texts` (see `tokenize_windows`); thread-safe."""
+        # The tokenizer keeps each call's truncation settings as state, so it serves one call at a time.
+        with self._tokenizing:
+            return tokenize_windows(self.tokenizer, [question] * len(texts), texts)
 
     def _logits(self, windows: list[Window]) -> tuple[list[np.ndarray], list[np.ndarray]]:
         """Start and end logits per window; windows of one length bucket share a forward pass.

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from qa.index.base import RETRIEVAL_MODES
+from qa.models import InvalidInputError
 
 # Each returns (ids, scores), best first: the query, how many at most, and the ids allowed (None: all).
 DenseSearch = Callable[[np.ndarray, int, np.ndarray | None], tuple[np.ndarray, np.ndarray]]
@@ -82,7 +83,7 @@ class HybridRetriever:
             mode: "hybrid" (default), "dense" or "sparse".
         """
         if mode not in RETRIEVAL_MODES:
-            raise ValueError(f"mode must be one of {RETRIEVAL_MODES}, not {mode!r}")
+            raise InvalidInputError(f"mode must be one of {RETRIEVAL_MODES}, not {mode!r}")
         depth = max(self.depth, top_k)
         dense_ids, dense_scores = (
             searches.dense(vector, depth, allowed_ids) if mode != "sparse" else (np.zeros(0, np.int64), np.zeros(0))
