@@ -1,21 +1,28 @@
 """Request and response bodies of the OpenAI-compatible chat endpoint."""
 
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic.json_schema import JsonDict
 
-from api.schemas import AnswerOut, FiltersIn
+from api.schemas import AnswerOut, FiltersIn, ReaderName
 from qa.models import valid_unicode
 from qa.pipeline import MAX_ANSWERS, MAX_TOP_K
 
 MODEL_ID = "reportqa"
+# Caps that keep one request from holding the server (the body limit, 10 MB, allows 640,000 tiny messages).
+MAX_MESSAGES = 256
+MAX_CONTENT_CHARS = 100_000
+MAX_CONTENT_PARTS = 100
+# JSON schema's `contains`: at least one item is a user message (pydantic does not check it; the validator does).
+_HAS_USER_MESSAGE: JsonDict = {"type": "object", "properties": {"role": {"const": "user"}}, "required": ["role"]}
 
 
 class ContentPart(BaseModel):
     model_config = ConfigDict(extra="allow")
 
-    type: str
-    text: str | None = None
+    type: str = Field(max_length=100, description='Only "text" parts are read; others are ignored.')
+    text: str | None = Field(None, max_length=MAX_CONTENT_CHARS)
 
 
 class ChatMessage(BaseModel):
@@ -23,13 +30,30 @@ class ChatMessage(BaseModel):
     model_config = ConfigDict(extra="allow")
 
     role: Literal["system", "developer", "user", "assistant", "tool", "function"]
-    content: str | list[ContentPart] | None = None
+    content: (
+        Annotated[str, Field(max_length=MAX_CONTENT_CHARS)]
+        | Annotated[list[ContentPart], Field(max_length=MAX_CONTENT_PARTS)]
+        | None
+    ) = Field(None, description=f"At most {MAX_CONTENT_CHARS} characters, or {MAX_CONTENT_PARTS} parts.")
 
-    @model_validator(mode="after")
-    def _valid_text(self) -> "ChatMessage":
-        # The text goes to the tokenizer, which cannot take an unpaired surrogate.
-        valid_unicode(self.text())
-        return self
+    @field_validator("content", mode="before")
+    @classmethod
+    def _checked_content(cls, value: object) -> object:
+        # Before the union is tried, so the message is one sentence, not a failure for each of its kinds; and
+        # before the length limits, which fail on an unpaired surrogate without naming it (the tokenizer, which
+        # gets the text, cannot take one either).
+        if isinstance(value, list) and len(value) > MAX_CONTENT_PARTS:
+            raise ValueError(f"content has {len(value)} parts; send {MAX_CONTENT_PARTS} at most")
+        parts = [part for part in value if isinstance(part, dict)] if isinstance(value, list) else []
+        texts = [value] if isinstance(value, str) else [part.get("text") for part in parts]
+        for text in [*texts, *(part.get("type") for part in parts)]:
+            if isinstance(text, str):
+                valid_unicode(text)
+        longest = max((len(text) for text in texts if isinstance(text, str)), default=0)
+        if longest > MAX_CONTENT_CHARS:
+            what = "content" if isinstance(value, str) else "a content part"
+            raise ValueError(f"{what} has {longest} characters; shorten it to {MAX_CONTENT_CHARS} at most")
+        return value
 
     def text(self) -> str:
         if isinstance(self.content, list):
@@ -46,16 +70,34 @@ class ChatIn(BaseModel):
     model: str = Field(
         description=f'Must be "{MODEL_ID}" (GET /v1/models lists it).', json_schema_extra={"enum": [MODEL_ID]}
     )
-    messages: list[ChatMessage] = Field(min_length=1, description="The last user message is the question.")
-    stream: bool = False
+    messages: list[ChatMessage] = Field(
+        min_length=1,
+        max_length=MAX_MESSAGES,
+        description=f"1 to {MAX_MESSAGES} messages, at least one from the user: the last user message is the question.",
+        json_schema_extra={"contains": _HAS_USER_MESSAGE},
+    )
+    # Strict: JSON true or false only, as the schema says; 0, 1 or "true" are refused, naming the field.
+    stream: bool = Field(False, strict=True)
     top_k: int = Field(
         5, ge=1, le=MAX_TOP_K, strict=True, description="reportqa extension: passages to retrieve and read."
     )
     max_answers: int = Field(
         3, ge=1, le=MAX_ANSWERS, strict=True, description="reportqa extension: answers to cite at most."
     )
-    reader: str | None = Field(None, description="reportqa extension: reader name.")
+    reader: ReaderName | None = Field(None, description='reportqa extension: reader name, "span" or "sentence".')
     filters: FiltersIn = Field(default_factory=FiltersIn, description="reportqa extension: as in /v1/ask.")
+
+    @field_validator("messages")
+    @classmethod
+    def _has_question(cls, messages: list[ChatMessage]) -> list[ChatMessage]:
+        # Declared in the schema (`contains`), so refusing it here keeps server and schema in agreement.
+        if not any(message.role == "user" for message in messages):
+            raise ValueError('no user message; add one with "role": "user", the last one is the question')
+        return messages
+
+    def question(self) -> str:
+        """The last user message's text: what the reply answers."""
+        return next(message.text() for message in reversed(self.messages) if message.role == "user")
 
 
 class ReplyMessage(BaseModel):

@@ -47,8 +47,18 @@ def _serve(args: argparse.Namespace, service: ServiceSettings) -> int:
     pipeline = open_pipeline(settings_for(args, service))
     # Built even for several workers: a bad setting, such as a damaged keys file, is a one-line error here.
     app = create_app(served, pipeline=pipeline)
+    # Uvicorn would take X-Forwarded-For from any process on 127.0.0.1, letting it pose as any client
+    # to the rate limit and the logs: only the configured proxies are believed.
+    proxies = served.forwarded_allow_ips
     if args.workers == 1:
-        uvicorn.run(app, host=args.host, port=args.port, log_config=log_config())
+        uvicorn.run(
+            app,
+            host=args.host,
+            port=args.port,
+            log_config=log_config(),
+            proxy_headers=bool(proxies),
+            forwarded_allow_ips=proxies,
+        )
         return 0
     # Several processes: each worker opens the index itself (settings reach it through the environment);
     # they share it through the write lock and the store's generation number.
@@ -65,6 +75,8 @@ def _serve(args: argparse.Namespace, service: ServiceSettings) -> int:
         workers=args.workers,
         log_config=log_config(),
         timeout_worker_healthcheck=WORKER_HEALTHCHECK_S,
+        proxy_headers=bool(proxies),
+        forwarded_allow_ips=proxies,
     )
     return 0
 

@@ -1,149 +1,33 @@
-"""The request guard: API keys and scopes, a rate limit, and limits on body size and time."""
+"""The request guard: API keys and scopes, who may call a service without keys, a rate limit, and limits
+on body size and time."""
 
 import asyncio
 import logging
 import math
-import time
 
 from fastapi import FastAPI, Request
-from fastapi.responses import Response
+from fastapi.responses import JSONResponse, Response
+from starlette.middleware.base import RequestResponseEndpoint
 
+from api.bodies import LARGE_BODY_BYTES, drain, one_large_body_at_a_time, read_at_most
 from api.errors import error_response
+from api.hosts import arrived_on_loopback, host_problem, write_problem
 from api.keys import KeyFile, KeyFileError, StoredKey
+from api.rate_limit import RateLimiter, TrustedProxies, client_address, forwarded_for
 from api.settings import ServiceSettings
 
 # Served without a key: health checks, and the page and API description, which hold no data.
 OPEN_PATHS = {"/healthz", "/readyz", "/", "/docs", "/docs/oauth2-redirect", "/openapi.json", "/redoc"}
 WRITE_METHODS = {"POST", "PUT", "PATCH", "DELETE"}
-MAX_TRACKED_CLIENTS = 10_000
 logger = logging.getLogger("reportqa.guard")
-
-
-class RateLimiter:
-    """A token bucket per client: `per_minute` requests a minute on average, bursts up to `burst`."""
-
-    def __init__(self, per_minute: int, burst: int):
-        self.rate = per_minute / 60.0
-        self.burst = max(burst, 1)
-        self._buckets: dict[str, tuple[float, float]] = {}
-
-    def wait_time(self, client: str) -> float:
-        """Take one request's token; return 0 when allowed, else the seconds until one is free."""
-        now = time.monotonic()
-        if len(self._buckets) > MAX_TRACKED_CLIENTS:
-            self._forget_idle(now)
-        tokens, last = self._buckets.get(client, (float(self.burst), now))
-        tokens = min(self.burst, tokens + (now - last) * self.rate)
-        if tokens >= 1:
-            self._buckets[client] = (tokens - 1, now)
-            return 0.0
-        self._buckets[client] = (tokens, now)
-        return (1 - tokens) / self.rate
-
-    def _forget_idle(self, now: float) -> None:
-        """Drop clients whose bucket has refilled, so the table does not grow without end."""
-        full_after = self.burst / self.rate
-        self._buckets = {c: (t, last) for c, (t, last) in self._buckets.items() if now - last < full_after}
 
 
 def is_write(request: Request) -> bool:
     return request.method in WRITE_METHODS and request.url.path.startswith("/v1/documents")
 
 
-def is_loopback(host: str) -> bool:
-    return host in ("localhost", "::1") or host.startswith("127.")
-
-
-# Over 60 lines: the middleware is one closure over the rate limiter, keys and limits it checks in order.
-def install_guard(app: FastAPI, settings: ServiceSettings) -> None:
-    keys = KeyFile(settings.api_keys) if settings.api_keys else None
-    if keys is not None:
-        # A damaged keys file stops the start-up with its name; a missing one is only a warning,
-        # since the service may start before `reportqa keys create` makes it.
-        keys.entries()
-        if not keys.path.exists():
-            logger.warning("the keys file %s does not exist: every request needs a key, and none exists", keys.path)
-    limiter = RateLimiter(settings.rate_limit_per_minute, settings.rate_limit_burst)
-
-    @app.middleware("http")
-    async def guard(request: Request, call_next) -> Response:
-        path = request.url.path
-        client = request.client.host if request.client else "unknown"
-        if path not in OPEN_PATHS and not path.startswith("/static/"):
-            # Who is asking, and may they?
-            if keys is not None:
-                try:
-                    key, problem = _authenticate(request, keys)
-                except KeyFileError as error:
-                    # Edited while serving: the operator must mend it; the client only learns it is not theirs to fix.
-                    logger.error("%s", error)
-                    return error_response(
-                        503,
-                        "the service's API keys file is damaged; its operator must restore it (the log says how)",
-                        error_type="server_error",
-                    )
-                if key is None:
-                    return error_response(401, problem, headers={"WWW-Authenticate": "Bearer"})
-                if is_write(request) and key.scope != "write":
-                    return error_response(
-                        403, f"the key {key.name!r} may only read; changing reports needs a write key"
-                    )
-                client = f"key:{key.name}"
-            elif is_write(request) and not is_loopback(settings.host):
-                return error_response(
-                    403,
-                    "changing reports needs an API key when the service listens beyond loopback: set "
-                    "REPORTQA_API_KEYS and create a write key with `reportqa keys create NAME --scope write`",
-                )
-            # Not too often.
-            if settings.rate_limit_per_minute > 0:
-                wait = limiter.wait_time(client)
-                if wait:
-                    return error_response(
-                        429,
-                        f"too many requests: at most {settings.rate_limit_per_minute} a minute; retry later",
-                        headers={"Retry-After": str(math.ceil(wait))},
-                    )
-        # Not too big.
-        too_big = f"the body is larger than {settings.max_body_bytes} bytes; send smaller documents or fewer at once"
-        length = request.headers.get("content-length")
-        if length is not None:
-            if not length.isdigit():
-                return error_response(400, "the Content-Length header is not a number")
-            if int(length) > settings.max_body_bytes:
-                return error_response(413, too_big)
-        elif request.method in WRITE_METHODS and not await _read_at_most(request, settings.max_body_bytes):
-            return error_response(413, too_big)
-        # Not too long; but a write is not cut off, as its worker thread would go on and store the
-        # document after a 503 told the client it failed.
-        if is_write(request):
-            return await call_next(request)
-        try:
-            return await asyncio.wait_for(call_next(request), timeout=settings.request_timeout_s)
-        except TimeoutError:
-            return error_response(
-                503, f"the request took longer than {settings.request_timeout_s:g} s; retry, or ask for less"
-            )
-
-
-async def _read_at_most(request: Request, limit: int) -> bool:
-    """Read a body sent without Content-Length, stopping as soon as it passes `limit` bytes.
-
-    Returns:
-        False when the body is larger; otherwise True, with the body cached on the request as
-        `Request.body()` caches it, for the route to read.
-    """
-    chunks, size = [], 0
-    async for chunk in request.stream():
-        size += len(chunk)
-        if size > limit:
-            return False
-        chunks.append(chunk)
-    request._body = b"".join(chunks)
-    return True
-
-
-def _authenticate(request: Request, keys: KeyFile) -> tuple[StoredKey | None, str]:
+def authenticate(request: Request, keys: KeyFile) -> tuple[StoredKey | None, str]:
+    """The key the request's `Authorization: Bearer` header names, or None and what is wrong."""
     header = request.headers.get("authorization", "")
     scheme, _, secret = header.partition(" ")
     if scheme.lower() != "bearer" or not secret.strip():
@@ -152,3 +36,143 @@ def _authenticate(request: Request, keys: KeyFile) -> tuple[StoredKey | None, st
     if key is None:
         return None, "the API key is not valid (mistyped or revoked)"
     return key, ""
+
+
+def install_guard(app: FastAPI, settings: ServiceSettings) -> None:
+    """Check every request before the routes; the keys file (or None) is left in `app.state.keys`."""
+    guard = Guard(settings)
+    app.state.keys = guard.keys
+    app.middleware("http")(guard)
+
+
+class Guard:
+    """The checks, in order: Host (without keys), key or loopback, rate, size; then time.
+
+    The key a request authenticated with, on any path, is left in `request.state.api_key` (None if none).
+    """
+
+    def __init__(self, settings: ServiceSettings):
+        self.settings = settings
+        self.keys = KeyFile(settings.api_keys) if settings.api_keys else None
+        if self.keys is not None:
+            # A damaged keys file stops the start-up with its name; a missing one is only a warning,
+            # since the service may start before `reportqa keys create` makes it.
+            self.keys.entries()
+            if not self.keys.path.exists():
+                logger.warning(
+                    "the keys file %s does not exist: every request needs a key, and none exists", self.keys.path
+                )
+        self.limiter = RateLimiter(settings.rate_limit_per_minute, settings.rate_limit_burst)
+        # Failed authentications, per address: key guessing is throttled even where requests are not.
+        self.failures = RateLimiter(settings.rate_limit_per_minute, settings.rate_limit_burst)
+        self.proxies = TrustedProxies(settings.forwarded_allow_ips)
+
+    async def __call__(self, request: Request, call_next: RequestResponseEndpoint) -> Response:
+        path = request.url.path
+        address = client_address(request.scope, self.proxies)
+        request.state.api_key = None
+        refusal = None
+        if self.keys is None and path != "/healthz":
+            problem = host_problem(
+                request.headers.get("host"), arrived_on_loopback(request.scope), self.settings.allowed_hosts
+            )
+            refusal = error_response(400, problem) if problem else None
+        if refusal is None and (path in OPEN_PATHS or path.startswith("/static/")):
+            refusal = self._open_path(request, address)
+        elif refusal is None:
+            refusal = self._admit(request, address)
+        size = 0
+        if refusal is None:
+            refusal, size = await self._size_refusal(request)
+        if refusal is not None:
+            await drain(request)
+            return refusal
+        return await self._forward(request, call_next, size)
+
+    def _admit(self, request: Request, address: str) -> JSONResponse | None:
+        """Who is asking, and may they, and not too often? None when they may."""
+        client = address
+        if self.keys is not None:
+            refusal, key = self._authenticate(request, address)
+            if key is None:
+                return refusal
+            if is_write(request) and key.scope != "write":
+                return error_response(403, f"the key {key.name!r} may only read; changing reports needs a write key")
+            client = f"key:{key.name}"
+        elif is_write(request):
+            problem = write_problem(request.scope, forwarded=bool(forwarded_for(request.scope)))
+            if problem:
+                return error_response(403, problem)
+        wait = self.limiter.wait_time(client) if self.settings.rate_limit_per_minute > 0 else 0
+        if wait:
+            message = f"too many requests: at most {self.settings.rate_limit_per_minute} a minute; retry later"
+            return error_response(429, message, headers={"Retry-After": str(math.ceil(wait))})
+        return None
+
+    def _open_path(self, request: Request, address: str) -> JSONResponse | None:
+        """Open paths need no key, but one sent is checked: /readyz shows more to it."""
+        if self.keys is None or "authorization" not in request.headers:
+            return None
+        refusal, _ = self._authenticate(request, address)
+        # A wrong key is served as if none was sent; but it counts as a failure, so that /readyz is no
+        # way around the throttle on guessing keys.
+        return refusal if refusal is not None and refusal.status_code == 429 else None
+
+    def _authenticate(self, request: Request, address: str) -> tuple[JSONResponse | None, StoredKey | None]:
+        assert self.keys is not None
+        throttled = self.settings.rate_limit_per_minute > 0
+        # Checked before the key, so that a throttled guess is not tried: a 429 says nothing of the key.
+        if throttled and (wait := self.failures.retry_after(address)):
+            message = (
+                f"too many failed authentications from this address; retry in {math.ceil(wait)} s with a valid key"
+            )
+            return error_response(429, message, headers={"Retry-After": str(math.ceil(wait))}), None
+        try:
+            key, problem = authenticate(request, self.keys)
+        except KeyFileError as error:
+            # Edited while serving: the operator must mend it; the client only learns it is not theirs to fix.
+            logger.error("%s", error)
+            message = "the service's API keys file is damaged; its operator must restore it (the log says how)"
+            return error_response(503, message, error_type="server_error"), None
+        if key is None:
+            if throttled:
+                self.failures.wait_time(address)
+            return error_response(401, problem, headers={"WWW-Authenticate": "Bearer"}), None
+        request.state.api_key = key
+        return None, key
+
+    async def _size_refusal(self, request: Request) -> tuple[JSONResponse | None, int]:
+        """A 400 or 413 when the body is not acceptable, else None and the body's size."""
+        too_big = (
+            f"the body is larger than {self.settings.max_body_bytes} bytes; send smaller documents or fewer at once"
+        )
+        length = request.headers.get("content-length")
+        if length is not None:
+            if not length.isdigit():
+                return error_response(400, "the Content-Length header is not a number"), 0
+            if int(length) > self.settings.max_body_bytes:
+                return error_response(413, too_big), 0
+            return None, int(length)
+        if request.method in WRITE_METHODS:
+            size = await read_at_most(request, self.settings.max_body_bytes)
+            return (error_response(413, too_big), 0) if size is None else (None, size)
+        return None, 0
+
+    async def _forward(self, request: Request, call_next: RequestResponseEndpoint, size: int) -> Response:
+        """Not too long; but a write is not cut off, as its worker thread would go on and store the
+        document after a 503 told the client it failed."""
+        if is_write(request):
+            return await self._call(request, call_next, size)
+        try:
+            return await asyncio.wait_for(self._call(request, call_next, size), timeout=self.settings.request_timeout_s)
+        except TimeoutError:
+            return error_response(
+                503, f"the request took longer than {self.settings.request_timeout_s:g} s; retry, or ask for less"
+            )
+
+    @staticmethod
+    async def _call(request: Request, call_next: RequestResponseEndpoint, size: int) -> Response:
+        if size < LARGE_BODY_BYTES:
+            return await call_next(request)
+        async with one_large_body_at_a_time():
+            return await call_next(request)

@@ -9,7 +9,9 @@ from fastapi.staticfiles import StaticFiles
 
 from api.errors import install_error_handlers
 from api.guard import install_guard
+from api.headers import SecurityHeadersMiddleware
 from api.observability import install_observability
+from api.rate_limit import TrustedProxies
 from api.routers import ask, chat, citations, documents, health, page, sources
 from api.schemas import ERROR_RESPONSES
 from api.settings import ServiceSettings
@@ -41,9 +43,11 @@ def create_app(settings: ServiceSettings | None = None, pipeline: Pipeline | Non
     )
     app.state.settings = settings
     install_error_handlers(app)
-    # Middleware added last runs first: observability wraps the guard, so refusals are counted and logged.
+    # Middleware added last runs first: observability wraps the guard, so refusals are counted and logged,
+    # and the security headers wrap both, so that every response carries them.
     install_guard(app, settings)
-    install_observability(app)
+    install_observability(app, TrustedProxies(settings.forwarded_allow_ips))
+    app.add_middleware(SecurityHeadersMiddleware)
     for module in (ask, chat, documents, sources, citations, health, page):
         app.include_router(module.router, responses=ERROR_RESPONSES)
     app.mount("/static", StaticFiles(directory=page.STATIC_DIR), name="static")

@@ -14,6 +14,7 @@ from fastapi.responses import Response
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 
 from api.errors import error_response
+from api.rate_limit import TrustedProxies, client_address
 
 REQUEST_ID: contextvars.ContextVar[str] = contextvars.ContextVar("request_id", default="-")
 _CLIENT_ID = re.compile(r"^[A-Za-z0-9._:-]{1,64}$")
@@ -51,7 +52,14 @@ def log_config(level: str = "INFO") -> dict:
     }
 
 
-def install_observability(app: FastAPI) -> None:
+def install_observability(app: FastAPI, proxies: TrustedProxies | None = None) -> None:
+    """Request ids, one log line a request, and /metrics.
+
+    Args:
+        app: the app to observe.
+        proxies: the proxies trusted to name the client; the logged client is the one the rate limit uses.
+    """
+    proxies = proxies if proxies is not None else TrustedProxies([])
     registry = CollectorRegistry()
     requests = Counter("reportqa_requests", "Requests served", ["method", "route", "status"], registry=registry)
     latency = Histogram(
@@ -86,7 +94,7 @@ def install_observability(app: FastAPI) -> None:
             "path": request.url.path,
             "status": response.status_code,
             "duration_ms": round(elapsed * 1000, 2),
-            "client": request.client.host if request.client else None,
+            "client": client_address(request.scope, proxies),
             "request_id": request_id,  # also in the fields, for handlers that format after the request
         }
         logger.info("request", extra={"fields": fields})

@@ -3,18 +3,53 @@
 from datetime import date as Date
 from typing import Annotated
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    field_validator,
+    model_validator,
+)
 
 from qa.ingest.loaders import MAX_ID_CHARS
 from qa.models import Filters, valid_unicode
 from qa.pipeline import MAX_ANSWERS, MAX_QUESTION_CHARS, MAX_TOP_K
+from qa.readers import SentenceReader, SpanReader
 from qa.readers.answers import Answer
 
 DOCUMENT_ID_PATTERN = rf"^[A-Za-z0-9_][A-Za-z0-9._-]{{0,{MAX_ID_CHARS - 1}}}$"
 DocumentId = Annotated[str, StringConstraints(pattern=DOCUMENT_ID_PATTERN)]
-# A lone surrogate (a JSON escape like \ud800) is refused by name instead of failing deep inside.
-Text = Annotated[str, AfterValidator(valid_unicode)]
 MAX_TEXT_CHARS = 5_000_000
+MAX_SOURCE_CHARS = 500
+# The service's readers (qa/factory.py builds every pipeline with the defaults), the default first.
+READER_NAMES = [SpanReader.name, SentenceReader.name]
+
+
+def unicode_text(value: object) -> object:
+    """Refuse a string with a lone surrogate (a JSON escape like \\ud800) by name; pass anything else on."""
+    # Before the length checks: to count, pydantic converts the string and would fail on it without a reason.
+    return valid_unicode(value) if isinstance(value, str) else value
+
+
+def _reader_name(value: object) -> object:
+    # Before the declared constraints, so an empty name is refused in words that say what to send.
+    if value == "":
+        raise ValueError(f"reader is empty; use one of {READER_NAMES}, or leave it out for the default")
+    return unicode_text(value)
+
+
+Text = Annotated[str, BeforeValidator(unicode_text)]
+# Limits on a type inside a list come before the validator, or pydantic words them as a list's ("items").
+SourceName = Annotated[str, Field(max_length=MAX_SOURCE_CHARS), BeforeValidator(unicode_text)]
+DocumentIdText = Annotated[str, Field(max_length=MAX_ID_CHARS), BeforeValidator(unicode_text)]
+# Listed as an enum for clients and fuzzers; any other name is a 422 from the pipeline, naming the readers.
+ReaderName = Annotated[
+    str,
+    Field(min_length=1, max_length=100, json_schema_extra={"enum": READER_NAMES}),
+    BeforeValidator(_reader_name),
+]
 
 
 class ErrorDetail(BaseModel):
@@ -54,8 +89,8 @@ class Request(BaseModel):
 class FiltersIn(Request):
     date_from: Date | None = Field(None, description="Only reports dated on or after this day.")
     date_to: Date | None = Field(None, description="Only reports dated on or before this day.")
-    sources: list[Text] = Field([], max_length=100, description="Only reports from these sources.")
-    document_ids: list[Text] = Field([], max_length=1000, description="Only these documents.")
+    sources: list[SourceName] = Field([], max_length=100, description="Only reports from these sources.")
+    document_ids: list[DocumentIdText] = Field([], max_length=1000, description="Only these documents.")
 
     @model_validator(mode="after")
     def _valid(self) -> "FiltersIn":
@@ -81,11 +116,12 @@ class AskIn(Request):
     )
     top_k: int = Field(5, ge=1, le=MAX_TOP_K, strict=True, description="Passages to retrieve and read.")
     max_answers: int = Field(3, ge=1, le=MAX_ANSWERS, strict=True, description="Answers to return at most.")
-    reader: str | None = Field(
+    reader: ReaderName | None = Field(
         None, description='Reader: "span" (exact answer spans, the default) or "sentence" (whole sentences).'
     )
     filters: FiltersIn = Field(default_factory=FiltersIn)
-    include_passages: bool = Field(False, description="Also return the retrieved passages.")
+    # Strict: JSON true or false only, as the schema says; 0, 1 or "true" are refused, naming the field.
+    include_passages: bool = Field(False, strict=True, description="Also return the retrieved passages.")
 
     @field_validator("question", mode="before")
     @classmethod
@@ -144,7 +180,7 @@ class AskOut(BaseModel):
 class DocumentIn(Request):
     title: Text = Field("", max_length=1000)
     date: Date | None = None
-    source: Text = Field("", max_length=500)
+    source: Text = Field("", max_length=MAX_SOURCE_CHARS)
     text: Text = Field(min_length=1, max_length=MAX_TEXT_CHARS, pattern=r"\S", description="The report's full text.")
 
     @field_validator("text", mode="before")
@@ -181,16 +217,11 @@ class DocumentPage(BaseModel):
 
 
 class VerifyIn(Request):
-    document_id: Text
-    start: int = Field(ge=0)
-    end: int = Field(ge=0)
-    text: Text
-
-    @model_validator(mode="after")
-    def _ordered(self) -> "VerifyIn":
-        if self.end < self.start:
-            raise ValueError("end must be at least start")
-        return self
+    document_id: DocumentIdText
+    start: int = Field(ge=0, description="Offset of the cited text in the document's text.")
+    # JSON schema cannot say end >= start, so an end before start is not refused but answered: not verified.
+    end: int = Field(ge=0, description="Offset just past the cited text; one before `start` never verifies.")
+    text: Text = Field(max_length=MAX_TEXT_CHARS, description="The cited text.")
 
 
 class VerifyOut(BaseModel):

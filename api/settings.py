@@ -1,10 +1,18 @@
 """The HTTP service's settings: the domain's, plus address, keys, limits and threads (`REPORTQA_*`)."""
 
+import ipaddress
+import json
 from pathlib import Path
+from typing import Annotated
 
-from pydantic import Field
+from pydantic import Field, field_validator
+from pydantic_settings import NoDecode
 
+from api.hosts import host_name
 from qa.settings import Settings
+
+# Lists read from the environment as `a,b,c` (a JSON list works too), not only as JSON.
+NameList = Annotated[list[str], NoDecode]
 
 
 class ServiceSettings(Settings):
@@ -15,6 +23,17 @@ class ServiceSettings(Settings):
     api_keys: Path | None = Field(
         None, description="Keys file made by `reportqa keys`; when set, every request but health checks needs a key."
     )
+    allowed_hosts: NameList = Field(
+        [],
+        description="Without API keys, host names a request's Host header may name besides loopback ones "
+        "(comma-separated; `*` is any): checked on loopback connections always, beyond loopback only when "
+        "set (IP addresses pass there). Stops web pages that use DNS rebinding.",
+    )
+    forwarded_allow_ips: NameList = Field(
+        [],
+        description="Proxies (IP addresses or networks, comma-separated; `*` is any) whose X-Forwarded-For "
+        "names the client for rate limits and logs; empty trusts no proxy.",
+    )
     rate_limit_per_minute: int = Field(600, ge=0, description="Requests a minute per key or address; 0 is no limit.")
     rate_limit_burst: int = Field(60, ge=1, description="Requests a key or address may make at once.")
     max_body_bytes: int = Field(10 * 1024 * 1024, ge=1024, description="Largest request body accepted.")
@@ -22,3 +41,32 @@ class ServiceSettings(Settings):
         30.0, gt=0, description="Longest a question may take before a 503; writes are not cut off."
     )
     worker_threads: int = Field(8, ge=1, le=200, description="Threads serving requests in each process.")
+
+    @field_validator("allowed_hosts", "forwarded_allow_ips", mode="before")
+    @classmethod
+    def _split(cls, value: object) -> object:
+        if isinstance(value, str):
+            if value.strip().startswith("["):
+                return json.loads(value)
+            return [item.strip() for item in value.split(",") if item.strip()]
+        return value
+
+    @field_validator("allowed_hosts")
+    @classmethod
+    def _host_names(cls, names: list[str]) -> list[str]:
+        # Compared with the Host header's name, read the same way: no case, port or final dot.
+        return [host_name(name) for name in names]
+
+    @field_validator("forwarded_allow_ips")
+    @classmethod
+    def _addresses(cls, entries: list[str]) -> list[str]:
+        # A mistyped entry would silently trust no one (or, worse, be read as another address): refuse it.
+        for entry in entries:
+            if entry != "*":
+                try:
+                    ipaddress.ip_network(entry, strict=False)
+                except ValueError:
+                    raise ValueError(
+                        f"{entry!r} is not an IP address or network: list proxies as e.g. 10.0.0.2,10.1.0.0/16"
+                    ) from None
+        return entries

@@ -98,3 +98,20 @@ def test_a_lone_surrogate_in_a_message_is_a_422(live_server: str, content: str) 
         f"{live_server}/v1/chat/completions", content=body, headers={"Content-Type": "application/json"}
     )
     assert response.status_code == 422 and "unpaired surrogate" in response.json()["detail"]
+
+
+@pytest.mark.parametrize(
+    ("change", "expected"),
+    [
+        ({"messages": [{"role": "tool", "content": "x"}] * 256 + [{"role": "user", "content": QUESTION}]}, "messages:"),
+        ({"messages": [{"role": "user", "content": "x" * 100_001}]}, "messages.0.content: content has 100001"),
+        ({"stream": 0}, "stream: Input should be a valid boolean"),
+        ({"stream": "true"}, "stream: Input should be a valid boolean"),
+        ({"reader": ""}, "reader: reader is empty"),
+    ],
+)
+def test_requests_past_the_schema_are_a_422_naming_the_field(live_server: str, change: dict, expected: str) -> None:
+    body = {"model": "reportqa", "messages": [{"role": "user", "content": QUESTION}], **change}
+    response = httpx.post(f"{live_server}/v1/chat/completions", json=body)
+    assert response.status_code == 422 and expected in response.json()["detail"]
+    assert response.json()["error"]["message"] == response.json()["detail"]

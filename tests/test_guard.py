@@ -9,6 +9,7 @@ import anyio
 import pytest
 from fastapi.testclient import TestClient
 
+from api import bodies
 from api.keys import KeyFile, KeyFileError
 from api.main import create_app
 from api.observability import JsonFormatter
@@ -20,9 +21,10 @@ ASK = {"question": "Who is the Russian defence minister?"}
 REPORT = {"title": "Port", "text": "The port reopened on Monday."}
 
 
-def _client(pipeline: Pipeline, **settings) -> Iterator[TestClient]:
+def _client(pipeline: Pipeline, base_url: str = "http://127.0.0.1:8000", **settings) -> Iterator[TestClient]:
+    """A client whose requests arrive, as far as the app can tell, on the socket at `base_url`."""
     app = create_app(ServiceSettings(index_dir=pipeline.index.index_dir, **settings), pipeline=pipeline)
-    with TestClient(app) as client:
+    with TestClient(app, base_url=base_url) as client:
         yield client
 
 
@@ -87,13 +89,24 @@ def test_write_key_writes_and_revoked_keys_stop_working(keyed: TestClient, keys:
     assert keyed.post("/v1/documents", json=REPORT, headers=write).status_code == 401
 
 
-def test_without_keys_writes_need_loopback(corpus_pipeline: Pipeline) -> None:
-    for client in _client(corpus_pipeline, host="0.0.0.0"):
-        refused = client.post("/v1/documents", json=REPORT)
-        assert refused.status_code == 403 and "REPORTQA_API_KEYS" in refused.json()["detail"]
+def test_without_keys_writes_need_a_loopback_connection_whatever_the_host_setting(corpus_pipeline: Pipeline) -> None:
+    # `uvicorn api.main:create_app --factory --host 0.0.0.0` leaves REPORTQA_HOST at 127.0.0.1: the
+    # connection's local address decides, not the setting.
+    for client in _client(corpus_pipeline, base_url="http://192.0.2.7:8000", host="127.0.0.1"):
+        for method, path in (("post", "/v1/documents"), ("put", "/v1/documents/x"), ("delete", "/v1/documents/x")):
+            refused = client.request(method, path, json=REPORT if method != "delete" else None)
+            assert refused.status_code == 403 and "REPORTQA_API_KEYS" in refused.json()["detail"]
+            assert "192.0.2.7" in refused.json()["detail"]
         assert client.post("/v1/ask", json=ASK).status_code == 200
-    for client in _client(corpus_pipeline, host="127.0.0.1"):
+    for client in _client(corpus_pipeline, base_url="http://127.0.0.1:8000", host="0.0.0.0"):
         assert client.post("/v1/documents", json=REPORT).status_code == 201
+    for client in _client(corpus_pipeline, base_url="http://[::1]:8000", allowed_hosts=["reports.internal"]):
+        assert client.put("/v1/documents/a", json=REPORT).status_code == 201
+        named = client.put("/v1/documents/b", json=REPORT, headers={"Host": "reports.internal:8000"})
+        assert named.status_code == 201
+        rebound = client.put("/v1/documents/c", json=REPORT, headers={"Host": "rebind.attacker.example"})
+        assert rebound.status_code == 400 and "REPORTQA_ALLOWED_HOSTS" in rebound.json()["detail"]
+        assert client.get("/v1/documents/c").status_code == 404
 
 
 def test_body_over_the_limit_is_413_and_stores_nothing(corpus_pipeline: Pipeline) -> None:
@@ -109,8 +122,11 @@ def test_body_over_the_limit_is_413_and_stores_nothing(corpus_pipeline: Pipeline
         assert client.get("/v1/documents").json()["total"] == 2
 
 
-def test_a_body_without_length_is_read_only_until_it_passes_the_limit(corpus_pipeline: Pipeline) -> None:
+def test_a_body_without_length_is_stored_only_until_it_passes_the_limit_and_drained_only_so_far(
+    corpus_pipeline: Pipeline, monkeypatch: pytest.MonkeyPatch
+) -> None:
     # Straight through ASGI, since the test client reads the whole body before the app sees it.
+    monkeypatch.setattr(bodies, "DRAIN_MAX_BYTES", 10 * 1024)
     app = create_app(
         ServiceSettings(index_dir=corpus_pipeline.index.index_dir, max_body_bytes=2048), pipeline=corpus_pipeline
     )
@@ -134,13 +150,16 @@ def test_a_body_without_length_is_read_only_until_it_passes_the_limit(corpus_pip
         "raw_path": b"/v1/documents",
         "query_string": b"",
         "root_path": "",
-        "headers": [(b"content-type", b"application/json"), (b"host", b"testserver")],
+        "headers": [(b"content-type", b"application/json"), (b"host", b"127.0.0.1:8000")],
         "client": ("127.0.0.1", 50000),
-        "server": ("testserver", 80),
+        "server": ("127.0.0.1", 8000),
     }
     anyio.run(app, scope, receive, send)
     assert messages[0]["status"] == 413
-    assert chunks_sent == 3, "the 3rd KiB passes the 2 KiB limit; the other 97 are never read"
+    # The 3rd KiB passes the 2 KiB limit; then 11 more are read and dropped, passing the 10 KiB drained at
+    # most, so a client that sends everything first still reads the 413; the last 86 are never read.
+    assert chunks_sent == 3 + 11
+    assert corpus_pipeline.index.counts().documents == 2
 
 
 def test_rate_limit_is_429_with_retry_after(corpus_pipeline: Pipeline) -> None:
@@ -211,12 +230,12 @@ def test_a_damaged_keys_file_is_named_at_start_up_and_a_503_while_serving(
 
 
 def test_rate_limiter_forgets_idle_clients_without_anyone_being_limited(monkeypatch) -> None:
-    from api import guard
+    from api import rate_limit
 
-    monkeypatch.setattr(guard, "MAX_TRACKED_CLIENTS", 5)
+    monkeypatch.setattr(rate_limit, "MAX_TRACKED_CLIENTS", 5)
     clock = iter(float(t) for t in range(0, 10_000, 100))  # 100 s between requests: every bucket refills
-    monkeypatch.setattr(guard.time, "monotonic", lambda: next(clock))
-    limiter = guard.RateLimiter(per_minute=60, burst=3)
+    monkeypatch.setattr(rate_limit.time, "monotonic", lambda: next(clock))
+    limiter = rate_limit.RateLimiter(per_minute=60, burst=3)
     for client in range(50):
         assert limiter.wait_time(f"10.0.0.{client}") == 0.0
     assert len(limiter._buckets) <= 6

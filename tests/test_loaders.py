@@ -6,7 +6,9 @@ from pathlib import Path
 
 import pytest
 
+from qa.index.base import WriteResult
 from qa.ingest.loaders import Failure, LoadError, discover, load_file, parse_date
+from qa.ingest.paths import ingest_paths
 from tests.conftest import CORPUS, SPUTNIK_ID
 from tests.pdf import make_pdf
 
@@ -51,6 +53,18 @@ def test_html_keeps_only_visible_text(tmp_path: Path) -> None:
     assert document.title == "Defence talks"
     assert "Shoigu met Djordjevic." in document.text
     assert "hidden" not in document.text and "color" not in document.text
+
+
+def test_html_without_closing_head_keeps_its_body(tmp_path: Path) -> None:
+    # `</head>` and `<body>` may be omitted; html.parser then nests the body inside the head.
+    path = tmp_path / "open.html"
+    path.write_text(
+        "<html><head><title>T</title><meta charset='utf-8'><style>p{color:red}</style>"
+        "<script>var hidden = 1;</script><p>Body text here.</p></html>",
+        encoding="utf-8",
+    )
+    document = _one(path)
+    assert (document.title, document.text) == ("T", "Body text here.")
 
 
 def test_pdf_text_layer(tmp_path: Path) -> None:
@@ -142,6 +156,42 @@ def test_jsonl_records_and_bad_lines(tmp_path: Path) -> None:
     ]
     assert [f.path.rsplit(":", 1)[1] for f in failures] == ["2", "3", "4"]
     assert "text" in failures[1].reason and "YYYY-MM-DD" in failures[2].reason
+
+
+def test_a_jsonl_line_nested_too_deeply_is_a_failure_of_that_line(tmp_path: Path) -> None:
+    path = tmp_path / "deep.jsonl"
+    lines = [json.dumps({"id": "before", "text": "First."}), "[" * 5000, json.dumps({"id": "after", "text": "Last."})]
+    path.write_text("\n".join(lines), encoding="utf-8")
+    items = list(load_file(path))
+    assert [item.id for item in items if not isinstance(item, Failure)] == ["before", "after"]
+    (failure,) = [item for item in items if isinstance(item, Failure)]
+    assert failure.path.endswith("deep.jsonl:2") and "nested too deeply" in failure.reason
+
+
+class _ListIndex:
+    """Just what ingest_paths asks of an index, keeping the documents in a list."""
+
+    def __init__(self) -> None:
+        self.documents: list = []
+
+    def id_for_origin(self, origin: str) -> None:
+        return None
+
+    def document(self, document_id: str) -> None:
+        return None
+
+    def add_documents(self, documents: list) -> WriteResult:
+        self.documents += documents
+        return WriteResult(added=[document.id for document in documents])
+
+
+def test_a_deeply_nested_jsonl_line_does_not_stop_the_ingest(tmp_path: Path) -> None:
+    (tmp_path / "a.txt").write_text("A report before.", encoding="utf-8")
+    (tmp_path / "b.jsonl").write_text("[" * 5000 + "\n" + json.dumps({"id": "b1", "text": "Kept."}), encoding="utf-8")
+    (tmp_path / "c.txt").write_text("A report after.", encoding="utf-8")
+    report = ingest_paths(_ListIndex(), [tmp_path], show_progress=False)  # type: ignore[arg-type]
+    assert report.added == ["a", "b1", "c"]
+    assert [Path(f.path).name for f in report.failures] == ["b.jsonl:1"]
 
 
 def test_discover_recurses_and_reports_unsupported(tmp_path: Path) -> None:

@@ -32,9 +32,7 @@ def chat(body: ChatIn, pipeline: PipelineDep):
     """Answer the last user message from the reports, citing sources as [n] markers."""
     if body.model != MODEL_ID:
         raise HTTPException(status_code=404, detail=f"model {body.model!r} does not exist; use {MODEL_ID!r}")
-    question = next((m.text() for m in reversed(body.messages) if m.role == "user"), None)
-    if question is None:
-        raise HTTPException(status_code=422, detail="messages has no user message; the last one is the question")
+    question = body.question()
     result = pipeline.ask(question, body.top_k, body.max_answers, body.reader, body.filters.to_filters())
     reply = compose_reply(result)
     citations = [AnswerOut.from_answer(answer) for answer in result.answers]

@@ -13,6 +13,8 @@ SUPPORTED_SUFFIXES = (".txt", ".md", ".html", ".htm", ".pdf", ".jsonl")
 _DATE_LINE = re.compile(r"^\s*date\s+(\d{4}-\d{2}-\d{2})\b")
 _MAX_TITLE = 200
 MAX_ID_CHARS = 100
+# Elements a browser never shows as text; the head's others (meta, link, base) hold none.
+_HIDDEN_TAGS = ["script", "style", "noscript", "template", "svg", "title", "meta", "link", "base"]
 
 
 class LoadError(Exception):
@@ -112,8 +114,9 @@ def _read_html(path: Path) -> tuple[str, str | None]:
 
     soup = BeautifulSoup(_read_text(path), "html.parser")
     title = soup.title.get_text(" ", strip=True) if soup.title else None
-    # Only what a reader of the page sees: drop scripts, styles, and the head.
-    for hidden in soup(["script", "style", "noscript", "template", "head", "svg"]):
+    # Only what a reader of the page sees: drop scripts, styles and the head's own elements, but not the
+    # head itself: html.parser does not close an omitted `</head>` (legal HTML), so the body can sit inside it.
+    for hidden in soup(_HIDDEN_TAGS):
         hidden.decompose()
     lines = (re.sub(r"[ \t\f\v]+", " ", line).strip() for line in soup.get_text("\n").split("\n"))
     text = re.sub(r"\n{3,}", "\n\n", "\n".join(lines)).strip()
@@ -169,7 +172,7 @@ def _load_jsonl(path: Path, source: str | None) -> Iterator[Document | Failure]:
             continue
         where = f"{shown(path)}:{number}"
         try:
-            record = json.loads(line)
+            record = _parse_line(line)
             if not isinstance(record, dict):
                 raise ValueError("each line must be a JSON object")
             text = record.get("text")
@@ -199,3 +202,14 @@ def _load_jsonl(path: Path, source: str | None) -> Iterator[Document | Failure]:
             )
         except ValueError as error:  # json.JSONDecodeError is a ValueError
             yield Failure(where, str(error))
+
+
+def _parse_line(line: str) -> object:
+    """One JSON Lines line; nesting too deep for the parser is a ValueError (a failure of that line only)."""
+    try:
+        return json.loads(line)
+    except RecursionError:
+        # Otherwise it escapes the per-line handling and aborts the whole ingest, good files included.
+        raise ValueError(
+            "the line's JSON is nested too deeply to read; each line must be one JSON object of a report's fields"
+        ) from None
