@@ -5,7 +5,7 @@ from typing import Annotated, Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 from pydantic.json_schema import JsonDict
 
-from api.schemas import AnswerOut, FiltersIn, ReaderName
+from api.schemas import AnswerOut, FiltersIn, ReaderName, WholeNumber
 from qa.models import valid_unicode
 from qa.pipeline import MAX_ANSWERS, MAX_TOP_K
 
@@ -78,11 +78,9 @@ class ChatIn(BaseModel):
     )
     # Strict: JSON true or false only, as the schema says; 0, 1 or "true" are refused, naming the field.
     stream: bool = Field(False, strict=True)
-    top_k: int = Field(
-        5, ge=1, le=MAX_TOP_K, strict=True, description="reportqa extension: passages to retrieve and read."
-    )
-    max_answers: int = Field(
-        3, ge=1, le=MAX_ANSWERS, strict=True, description="reportqa extension: answers to cite at most."
+    top_k: WholeNumber = Field(5, ge=1, le=MAX_TOP_K, description="reportqa extension: passages to retrieve and read.")
+    max_answers: WholeNumber = Field(
+        3, ge=1, le=MAX_ANSWERS, description="reportqa extension: answers to cite at most."
     )
     reader: ReaderName | None = Field(None, description='reportqa extension: reader name, "span" or "sentence".')
     filters: FiltersIn = Field(default_factory=FiltersIn, description="reportqa extension: as in /v1/ask.")

@@ -6,6 +6,8 @@ Bodies carry the message twice: as FastAPI's `detail`, and as OpenAI's `error.me
 clients built on the OpenAI SDK show it too.
 """
 
+import re
+
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
@@ -60,14 +62,27 @@ async def _validation(_: Request, error: RequestValidationError) -> JSONResponse
 _FASTAPI_PARSE_ERROR = "There was an error parsing the body"
 
 
-async def _http(_: Request, error: HTTPException) -> JSONResponse:
+async def _http(request: Request, error: HTTPException) -> JSONResponse:
     if error.status_code == 400 and error.detail == _FASTAPI_PARSE_ERROR:
         return error_response(
             422,
             "the body is not readable JSON: send UTF-8 encoded JSON, without numbers thousands of digits "
             "long or nesting hundreds of levels deep",
         )
-    return error_response(error.status_code, str(error.detail), headers=dict(error.headers or {}))
+    headers = dict(error.headers or {})
+    if error.status_code == 405:
+        # Starlette names the methods of the first route on the path only; FastAPI makes a route per method.
+        headers["Allow"] = ", ".join(allowed_methods(request))
+    return error_response(error.status_code, str(error.detail), headers=headers)
+
+
+def allowed_methods(request: Request) -> list[str]:
+    """Every method the API description documents for the request's path, sorted."""
+    for template, operations in request.app.openapi()["paths"].items():
+        parts = ("[^/]+" if part.startswith("{") else re.escape(part) for part in template.split("/"))
+        if re.fullmatch("/".join(parts), request.url.path):
+            return sorted(method.upper() for method in operations)
+    return []
 
 
 async def _empty_index(_: Request, error: EmptyIndexError) -> JSONResponse:

@@ -27,6 +27,31 @@ MAX_SOURCE_CHARS = 500
 READER_NAMES = [SpanReader.name, SentenceReader.name]
 
 
+def whole_number(value: object) -> object:
+    """A JSON integer, or a number with no fraction (JSON schema's integers include 5.0); never true, false or "5"."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise ValueError("must be a whole number, e.g. 5")
+    if isinstance(value, float):
+        if not value.is_integer():
+            raise ValueError(f"must be a whole number, not {value}")
+        return int(value)
+    return value
+
+
+# Integers as JSON schema reads them: 5 and 5.0, nothing else.
+WholeNumber = Annotated[int, BeforeValidator(whole_number)]
+
+
+def day_text(value: object) -> object:
+    """A date only as text ("YYYY-MM-DD"): pydantic would also read a number, as a Unix time."""
+    if not isinstance(value, str | Date):
+        raise ValueError('must be a date written "YYYY-MM-DD"')
+    return value
+
+
+DayText = Annotated[Date, BeforeValidator(day_text)]
+
+
 def unicode_text(value: object) -> object:
     """Refuse a string with a lone surrogate (a JSON escape like \\ud800) by name; pass anything else on."""
     # Before the length checks: to count, pydantic converts the string and would fail on it without a reason.
@@ -87,8 +112,8 @@ class Request(BaseModel):
 
 
 class FiltersIn(Request):
-    date_from: Date | None = Field(None, description="Only reports dated on or after this day.")
-    date_to: Date | None = Field(None, description="Only reports dated on or before this day.")
+    date_from: DayText | None = Field(None, description="Only reports dated on or after this day.")
+    date_to: DayText | None = Field(None, description="Only reports dated on or before this day.")
     sources: list[SourceName] = Field([], max_length=100, description="Only reports from these sources.")
     document_ids: list[DocumentIdText] = Field([], max_length=1000, description="Only these documents.")
 
@@ -114,8 +139,8 @@ class AskIn(Request):
         pattern=r"\S",
         description=f"The question, 1 to {MAX_QUESTION_CHARS} characters, not only spaces.",
     )
-    top_k: int = Field(5, ge=1, le=MAX_TOP_K, strict=True, description="Passages to retrieve and read.")
-    max_answers: int = Field(3, ge=1, le=MAX_ANSWERS, strict=True, description="Answers to return at most.")
+    top_k: WholeNumber = Field(5, ge=1, le=MAX_TOP_K, description="Passages to retrieve and read.")
+    max_answers: WholeNumber = Field(3, ge=1, le=MAX_ANSWERS, description="Answers to return at most.")
     reader: ReaderName | None = Field(
         None, description='Reader: "span" (exact answer spans, the default) or "sentence" (whole sentences).'
     )
@@ -179,7 +204,7 @@ class AskOut(BaseModel):
 
 class DocumentIn(Request):
     title: Text = Field("", max_length=1000)
-    date: Date | None = None
+    date: DayText | None = None
     source: Text = Field("", max_length=MAX_SOURCE_CHARS)
     text: Text = Field(min_length=1, max_length=MAX_TEXT_CHARS, pattern=r"\S", description="The report's full text.")
 

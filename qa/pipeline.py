@@ -14,6 +14,13 @@ MAX_TOP_K = 50
 MAX_ANSWERS = 20
 
 
+def question_problem(question: str) -> str | None:
+    """What makes `question` unanswerable as asked (empty, or too long), or None when it can be asked."""
+    if not question.strip() or len(question.strip()) > MAX_QUESTION_CHARS:
+        return f"question must be 1 to {MAX_QUESTION_CHARS} characters (after trimming spaces)"
+    return None
+
+
 class EmptyIndexError(Exception):
     """Asked before any report was ingested."""
 
@@ -85,9 +92,10 @@ class Pipeline:
             InvalidInputError: the question or a parameter is not acceptable (the message says why).
             EmptyIndexError: nothing has been ingested yet.
         """
+        problem = question_problem(question)
+        if problem is not None:
+            raise InvalidInputError(problem)
         question = question.strip()
-        if not question or len(question) > MAX_QUESTION_CHARS:
-            raise InvalidInputError(f"question must be 1 to {MAX_QUESTION_CHARS} characters (after trimming spaces)")
         if not 1 <= top_k <= MAX_TOP_K:
             raise InvalidInputError(f"top_k must be 1 to {MAX_TOP_K}, not {top_k}")
         if not 1 <= max_answers <= MAX_ANSWERS:

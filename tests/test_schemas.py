@@ -171,3 +171,31 @@ def test_a_lone_surrogate_in_a_length_limited_field_is_refused_by_name(
     assert _refusal(model, body) == [
         (location, "Value error, text contains an unpaired surrogate (invalid unicode); send valid UTF-8")
     ]
+
+
+@pytest.mark.parametrize("field", ["top_k", "max_answers"])
+def test_integers_are_read_as_json_schema_reads_them(field: str) -> None:
+    # JSON schema's integers include 5.0; true, "5" and 4.5 are not integers.
+    assert _refusal(AskIn, {**QUESTION, field: 5.0}) == []
+    assert _refusal(ChatIn, {**CHAT, field: 5.0}) == []
+    for value in (True, "5", 4.5):
+        assert [location for location, _ in _refusal(AskIn, {**QUESTION, field: value})] == [(field,)]
+
+
+@pytest.mark.parametrize("value", [0, 1_600_000_000, True])
+def test_a_date_is_only_text(value: object) -> None:
+    # A number would be read as a Unix time; the schema says "format: date", a string.
+    errors = _refusal(AskIn, {**QUESTION, "filters": {"date_from": value}})
+    assert errors and errors[0][0] == ("filters", "date_from") and "YYYY-MM-DD" in errors[0][1]
+    assert _refusal(NewDocumentIn, {"text": "A report.", "date": value})
+    assert _refusal(AskIn, {**QUESTION, "filters": {"date_from": "2020-01-02"}}) == []
+
+
+def test_a_method_a_path_does_not_serve_names_every_method_it_does(tmp_path: Path) -> None:
+    from fastapi.testclient import TestClient
+
+    with TestClient(create_app(ServiceSettings(index_dir=tmp_path), pipeline=object())) as client:  # type: ignore[arg-type]
+        listing = client.options("/v1/documents")
+        one = client.options("/v1/documents/some-id")
+    assert listing.status_code == 405 and listing.headers["allow"] == "GET, POST"
+    assert one.status_code == 405 and one.headers["allow"] == "DELETE, GET, PUT"

@@ -12,6 +12,7 @@ from api.chat_reply import compose_reply, stream_pieces
 from api.chat_schemas import MODEL_ID, ChatIn, ChatOut, Choice, ModelList, ModelOut, ReplyMessage, Usage
 from api.dependencies import PipelineDep
 from api.schemas import AnswerOut
+from qa.pipeline import question_problem
 
 router = APIRouter(prefix="/v1", tags=["chat"])
 _STARTED = int(time.time())
@@ -33,13 +34,19 @@ def chat(body: ChatIn, pipeline: PipelineDep):
     if body.model != MODEL_ID:
         raise HTTPException(status_code=404, detail=f"model {body.model!r} does not exist; use {MODEL_ID!r}")
     question = body.question()
-    result = pipeline.ask(question, body.top_k, body.max_answers, body.reader, body.filters.to_filters())
-    reply = compose_reply(result)
-    citations = [AnswerOut.from_answer(answer) for answer in result.answers]
+    problem = question_problem(question)
+    if problem is None:
+        result = pipeline.ask(question, body.top_k, body.max_answers, body.reader, body.filters.to_filters())
+        reply, no_answer = compose_reply(result), result.no_answer
+        citations = [AnswerOut.from_answer(answer) for answer in result.answers]
+    else:
+        # The schema cannot say "the last user message has 1 to 1,000 characters", so such a turn is
+        # valid: it gets a reply that says what to ask, as a chat would, not an error.
+        reply, no_answer, citations = f"I can answer a question in words: the {problem}.", True, []
     completion_id = f"chatcmpl-{uuid.uuid4().hex}"
     created = int(time.time())
     if body.stream:
-        events = _events(completion_id, created, reply, citations, result.no_answer)
+        events = _events(completion_id, created, reply, citations, no_answer)
         return StreamingResponse(events, media_type="text/event-stream", headers={"Cache-Control": "no-cache"})
     count = pipeline.encoder.count_tokens
     prompt_tokens, completion_tokens = count(question), count(reply)
@@ -53,7 +60,7 @@ def chat(body: ChatIn, pipeline: PipelineDep):
             total_tokens=prompt_tokens + completion_tokens,
         ),
         citations=citations,
-        no_answer=result.no_answer,
+        no_answer=no_answer,
     )
 
 
