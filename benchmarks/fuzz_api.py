@@ -48,7 +48,8 @@ def main() -> int:
             base = f"http://127.0.0.1:{args.port}"
             try:
                 wait_ready(base)
-                fuzzer = [str(Path(sys.executable).parent / "schemathesis"), "run", f"{base}/openapi.json"]
+                config = ["--config-file", str(Path(__file__).with_name("schemathesis.toml"))]
+                fuzzer = [str(Path(sys.executable).parent / "schemathesis"), *config, "run", f"{base}/openapi.json"]
                 options = ["--checks", args.checks, "--max-examples", str(args.max_examples), "--seed", "1"]
                 returncode = subprocess.run([*fuzzer, *options, *headers]).returncode
             finally:

@@ -63,17 +63,20 @@ class Span:
 
 @dataclass(frozen=True)
 class Filters:
-    """Restricts retrieval to a date range (inclusive ISO dates), sources and document ids."""
+    """Restricts retrieval to a date range (inclusive ISO dates), sources and document ids.
+
+    A range that ends before it starts is valid and matches no report (as an empty list of sources
+    would); `reversed_dates` tells a caller that wants to refuse it instead, as the CLI does.
+    """
 
     date_from: str | None = None
     date_to: str | None = None
     sources: tuple[str, ...] = ()
     document_ids: tuple[str, ...] = ()
 
-    def __post_init__(self) -> None:
-        # ISO dates order as strings do.
-        if self.date_from and self.date_to and self.date_from > self.date_to:
-            raise InvalidInputError("date_from must be on or before date_to")
+    def reversed_dates(self) -> bool:
+        """Whether the date range ends before it starts (ISO dates order as strings do)."""
+        return bool(self.date_from and self.date_to and self.date_from > self.date_to)
 
     def is_empty(self) -> bool:
         return not (self.date_from or self.date_to or self.sources or self.document_ids)

@@ -13,6 +13,7 @@ from api.chat_schemas import MODEL_ID, ChatIn, ChatOut, Choice, ModelList, Model
 from api.dependencies import PipelineDep
 from api.schemas import AnswerOut
 from qa.pipeline import question_problem
+from qa.readers import choose_reader
 
 router = APIRouter(prefix="/v1", tags=["chat"])
 _STARTED = int(time.time())
@@ -34,6 +35,8 @@ def chat(body: ChatIn, pipeline: PipelineDep):
     if body.model != MODEL_ID:
         raise HTTPException(status_code=404, detail=f"model {body.model!r} does not exist; use {MODEL_ID!r}")
     question = body.question()
+    # Checked whatever the question: an unknown reader is the caller's mistake even in an empty turn.
+    choose_reader(pipeline.readers, body.reader, pipeline.default_reader)
     problem = question_problem(question)
     if problem is None:
         result = pipeline.ask(question, body.top_k, body.max_answers, body.reader, body.filters.to_filters())
