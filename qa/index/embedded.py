@@ -249,8 +249,19 @@ class EmbeddedIndex(Index):
                 self._reload_vectors()
                 self._reconcile()
                 raise
-            finally:
-                self._sparse_stale = True
+        # Rebuilt here, in the writer's thread, not by the next question, which would wait for it.
+        self._rebuild_keywords(generation)
+
+    def _rebuild_keywords(self, generation: int) -> None:
+        """BM25 over the store as of `generation`, swapped in unless a newer write came first."""
+        rows = self._store.passage_texts()
+        keywords = self._sparse.empty_copy()
+        keywords.build(np.array([row[0] for row in rows], np.int64), [row[1] for row in rows])
+        with self._lock:
+            if self._generation == generation:
+                self._sparse, self._sparse_stale = keywords, False
+        # A write and the rebuild free large buffers; give them back rather than let RSS creep.
+        release_free_memory()
 
     # --- retrieving ----------------------------------------------------------------------------
 
@@ -260,12 +271,10 @@ class EmbeddedIndex(Index):
         allowed = None if filters is None or filters.is_empty() else self._store.passage_ids(filters)
         with self._lock:
             self._refresh()
-            if self._sparse_stale:
+            if self._sparse_stale:  # at opening, and after another process wrote
                 rows = self._store.passage_texts()
                 self._sparse.build(np.array([row[0] for row in rows], np.int64), [row[1] for row in rows])
                 self._sparse_stale = False
-                # A write and the rebuild free large buffers; give them back rather than let RSS creep.
-                release_free_memory()
             searches = Searches(self._vectors.search, self._sparse.search, self._store.sentence_vectors)
             hits = self._retriever.retrieve(searches, text, vector, top_k, allowed, mode)
         passages = self._store.passages([hit.passage_id for hit in hits], with_vectors=True)

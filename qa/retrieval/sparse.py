@@ -32,6 +32,10 @@ class SparseIndex:
         self._bm25: bm25s.BM25 | None = None
         self._stemmer = Stemmer.Stemmer("english") if stemming else None
 
+    def empty_copy(self) -> "SparseIndex":
+        """A new, empty index with these settings, to build while this one still answers."""
+        return SparseIndex(self.k1, self.b, self.stemming)
+
     def __len__(self) -> int:
         return len(self._ids)
 
