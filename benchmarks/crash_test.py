@@ -66,7 +66,11 @@ def main() -> int:
             print(f"kill {kill:2d} ({state}): {_counts(index_dir)}; inconsistencies: {len(problems)}", flush=True)
             for problem in problems:
                 print(f"    {problem}")
-        subprocess.run([*CLI, "ingest", "--index-dir", str(index_dir), str(reports)], check=True, capture_output=True)
+        final = subprocess.run(
+            [*CLI, "ingest", "--index-dir", str(index_dir), str(reports)], capture_output=True, text=True
+        )
+        if final.returncode != 0:
+            print(f"the final ingest failed ({final.returncode}): {final.stderr[-2000:]}")
         problems = _check(index_dir, encoder) + _lost(index_dir, acknowledged)
         documents = _counts(index_dir)["documents"]
         if documents < args.reports:

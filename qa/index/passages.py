@@ -35,7 +35,8 @@ def embed_documents(encoder: Encoder, splitter: PassageSplitter, documents: list
     sentences = [[(s - span.start, e - span.start) for s, e in span.sentences] for _, span in spans]
     vectors, sentence_vectors = encoder.encode_with_spans(texts, sentences)
     passages = iter(
-        NewPassage(span.start, span.end, text, span.sentences, sentence_vector, vector)
+        # Sentence vectors are stored in float16: converted now, a long report holds half the memory.
+        NewPassage(span.start, span.end, text, span.sentences, sentence_vector.astype(np.float16), vector)
         for (_, span), text, vector, sentence_vector in zip(spans, texts, vectors, sentence_vectors, strict=True)
     )
     return [[next(passages) for _ in split] for split in splits]

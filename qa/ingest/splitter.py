@@ -11,6 +11,9 @@ Tokenize = Callable[..., Any]
 # Each sentence of a passage gets a stored vector. Prose has about 8 in 200 tokens; a report of one-word
 # lines would have 200, and a store a hundred times the size of its text: beyond this, neighbours merge.
 MAX_SENTENCES_PER_PASSAGE = 32
+# Sentences tokenized per call: a whole long report's token offsets at once, as Python objects, took
+# hundreds of megabytes.
+SENTENCES_PER_CALL = 512
 
 
 @dataclass(frozen=True)
@@ -75,12 +78,22 @@ class PassageSplitter:
         spans = sentence_spans(text)
         if not spans:
             return []
-        # Lengths beyond the model's limit are expected here: they are what gets cut, so no warning.
-        encoded = self.tokenize(
-            [text[s:e] for s, e in spans], add_special_tokens=False, return_offsets_mapping=True, verbose=False
-        )
+        result: list[tuple[int, int, int]] = []
+        for first in range(0, len(spans), SENTENCES_PER_CALL):
+            chunk = spans[first : first + SENTENCES_PER_CALL]
+            # Lengths beyond the model's limit are expected here: they are what gets cut, so no warning.
+            encoded = self.tokenize(
+                [text[s:e] for s, e in chunk], add_special_tokens=False, return_offsets_mapping=True, verbose=False
+            )
+            result += self._measured(text, chunk, encoded["offset_mapping"])
+        return result
+
+    def _measured(
+        self, text: str, spans: list[tuple[int, int]], token_offsets: list[list[tuple[int, int]]]
+    ) -> list[tuple[int, int, int]]:
+        """Each sentence with its length in tokens; one too long for a passage cut into pieces that fit."""
         result = []
-        for (start, end), offsets in zip(spans, encoded["offset_mapping"], strict=True):
+        for (start, end), offsets in zip(spans, token_offsets, strict=True):
             if len(offsets) <= self.max_tokens:
                 result.append((start, end, max(len(offsets), 1)))
                 continue
