@@ -17,11 +17,12 @@ $(VENV)/.installed: pyproject.toml
 	$(BIN)/pip install --quiet -e '.[dev]'
 	touch $@
 
+# `reportqa serve` says when it really listens, and where; a busy port is one sentence naming the way out.
 run: install
 	$(BIN)/reportqa ingest --index-dir $(INDEX_DIR) corpus/
 	@echo
-	@echo "Serving on http://127.0.0.1:8000: open it in a browser to ask, or see the API docs at /docs. Try:"
-	@echo "  curl -s http://127.0.0.1:8000/v1/ask -H 'Content-Type: application/json' \\"
+	@echo "Starting the server. Once it says it is serving, ask it from a browser or from another terminal:"
+	@echo "  curl -s http://127.0.0.1:$${REPORTQA_PORT:-8000}/v1/ask -H 'Content-Type: application/json' \\"
 	@echo "       -d '{\"question\": \"Who is the Russian defence minister?\"}'"
 	@echo
 	REPORTQA_INDEX_DIR=$(INDEX_DIR) $(BIN)/reportqa serve

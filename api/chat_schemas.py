@@ -1,6 +1,6 @@
 """Request and response bodies of the OpenAI-compatible chat endpoint."""
 
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 from pydantic.json_schema import JsonDict
@@ -14,27 +14,61 @@ MODEL_ID = "reportqa"
 MAX_MESSAGES = 256
 MAX_CONTENT_CHARS = 100_000
 MAX_CONTENT_PARTS = 100
+MAX_CHOICES = MAX_ANSWERS
+MAX_TOOLS = 128
+# Generous: a reply is a few hundred tokens; the cap only keeps the number a number.
+MAX_TOKENS_LIMIT = 1_000_000
+# Parts of these types carry text: chat's "text", and the Responses API's input and (earlier) output text.
+TEXT_PART_TYPES = ("text", "input_text", "output_text")
 # JSON schema's `contains`: at least one item is a user message (pydantic does not check it; the validator does).
 _HAS_USER_MESSAGE: JsonDict = {"type": "object", "properties": {"role": {"const": "user"}}, "required": ["role"]}
+
+Role = Literal["system", "developer", "user", "assistant", "tool", "function"]
 
 
 class ContentPart(BaseModel):
     model_config = ConfigDict(extra="allow")
 
-    type: str = Field(max_length=100, description='Only "text" parts are read; others are ignored.')
+    type: str = Field(max_length=100, description=f"Only parts of types {list(TEXT_PART_TYPES)} are read.")
     text: str | None = Field(None, max_length=MAX_CONTENT_CHARS)
+
+
+Content = (
+    Annotated[str, Field(max_length=MAX_CONTENT_CHARS)]
+    | Annotated[list[ContentPart], Field(max_length=MAX_CONTENT_PARTS)]
+    | None
+)
+
+
+def checked_content(value: object) -> object:
+    """Refuse a message's content in one sentence that names what to fix (see `ChatMessage`)."""
+    if isinstance(value, list) and len(value) > MAX_CONTENT_PARTS:
+        raise ValueError(f"content has {len(value)} parts; send {MAX_CONTENT_PARTS} at most")
+    parts = [part for part in value if isinstance(part, dict)] if isinstance(value, list) else []
+    texts = [value] if isinstance(value, str) else [part.get("text") for part in parts]
+    for text in [*texts, *(part.get("type") for part in parts)]:
+        if isinstance(text, str):
+            valid_unicode(text)
+    longest = max((len(text) for text in texts if isinstance(text, str)), default=0)
+    if longest > MAX_CONTENT_CHARS:
+        what = "content" if isinstance(value, str) else "a content part"
+        raise ValueError(f"{what} has {longest} characters; shorten it to {MAX_CONTENT_CHARS} at most")
+    return value
+
+
+def content_text(content: str | list[ContentPart] | None) -> str:
+    """The text a message's content holds: the string, or its text parts joined by line breaks."""
+    if isinstance(content, list):
+        return "\n".join(part.text or "" for part in content if part.type in TEXT_PART_TYPES)
+    return content or ""
 
 
 class ChatMessage(BaseModel):
     # OpenAI clients send fields reportqa has no use for (name, tool_calls, ...): accept and ignore them.
     model_config = ConfigDict(extra="allow")
 
-    role: Literal["system", "developer", "user", "assistant", "tool", "function"]
-    content: (
-        Annotated[str, Field(max_length=MAX_CONTENT_CHARS)]
-        | Annotated[list[ContentPart], Field(max_length=MAX_CONTENT_PARTS)]
-        | None
-    ) = Field(None, description=f"At most {MAX_CONTENT_CHARS} characters, or {MAX_CONTENT_PARTS} parts.")
+    role: Role
+    content: Content = Field(None, description=f"At most {MAX_CONTENT_CHARS} characters, or {MAX_CONTENT_PARTS} parts.")
 
     @field_validator("content", mode="before")
     @classmethod
@@ -42,26 +76,45 @@ class ChatMessage(BaseModel):
         # Before the union is tried, so the message is one sentence, not a failure for each of its kinds; and
         # before the length limits, which fail on an unpaired surrogate without naming it (the tokenizer, which
         # gets the text, cannot take one either).
-        if isinstance(value, list) and len(value) > MAX_CONTENT_PARTS:
-            raise ValueError(f"content has {len(value)} parts; send {MAX_CONTENT_PARTS} at most")
-        parts = [part for part in value if isinstance(part, dict)] if isinstance(value, list) else []
-        texts = [value] if isinstance(value, str) else [part.get("text") for part in parts]
-        for text in [*texts, *(part.get("type") for part in parts)]:
-            if isinstance(text, str):
-                valid_unicode(text)
-        longest = max((len(text) for text in texts if isinstance(text, str)), default=0)
-        if longest > MAX_CONTENT_CHARS:
-            what = "content" if isinstance(value, str) else "a content part"
-            raise ValueError(f"{what} has {longest} characters; shorten it to {MAX_CONTENT_CHARS} at most")
-        return value
+        return checked_content(value)
 
     def text(self) -> str:
-        if isinstance(self.content, list):
-            return "\n".join(part.text or "" for part in self.content if part.type == "text")
-        return self.content or ""
+        return content_text(self.content)
 
 
-class ChatIn(BaseModel):
+class AnswerRequest(BaseModel):
+    """The fields the chat and Responses endpoints share: reportqa's own, and the tools it cannot call."""
+
+    top_k: WholeNumber = Field(5, ge=1, le=MAX_TOP_K, description="reportqa extension: passages to retrieve and read.")
+    max_answers: WholeNumber = Field(
+        3, ge=1, le=MAX_ANSWERS, description="reportqa extension: answers to cite at most."
+    )
+    reader: ReaderName | None = Field(None, description='reportqa extension: reader name, "span" or "sentence".')
+    filters: FiltersIn = Field(default_factory=FiltersIn, description="reportqa extension: as in /v1/ask.")
+    tools: list[dict[str, Any]] | None = Field(
+        None, max_length=MAX_TOOLS, description="Accepted, never called: reportqa answers from reports only."
+    )
+    tool_choice: Literal["none", "auto", "required"] | dict[str, Any] | None = Field(
+        None, description='"none", "auto" or absent: the reply calls no tool. "required" or a named tool is a 400.'
+    )
+
+
+class StreamOptions(BaseModel):
+    model_config = ConfigDict(extra="allow")
+
+    # Strict: JSON true or false only, as the schema says.
+    include_usage: bool = Field(False, strict=True, description="Send a last chunk with the usage, and no choices.")
+
+
+class ResponseFormat(BaseModel):
+    model_config = ConfigDict(extra="allow")
+
+    type: Literal["text", "json_object", "json_schema"] = Field(
+        description='"text" only: JSON output is a 400 (reportqa quotes reports, it cannot fill a schema).'
+    )
+
+
+class ChatIn(AnswerRequest):
     """OpenAI's chat completion request; sampling parameters are accepted and ignored."""
 
     model_config = ConfigDict(extra="allow")
@@ -73,17 +126,23 @@ class ChatIn(BaseModel):
     messages: list[ChatMessage] = Field(
         min_length=1,
         max_length=MAX_MESSAGES,
-        description=f"1 to {MAX_MESSAGES} messages, at least one from the user: the last user message is the question.",
+        description=f"1 to {MAX_MESSAGES} messages, at least one from the user: the last user message is the "
+        "question; earlier user and assistant turns resolve a follow-up's he, she, they or 'And X?'.",
         json_schema_extra={"contains": _HAS_USER_MESSAGE},
     )
     # Strict: JSON true or false only, as the schema says; 0, 1 or "true" are refused, naming the field.
     stream: bool = Field(False, strict=True)
-    top_k: WholeNumber = Field(5, ge=1, le=MAX_TOP_K, description="reportqa extension: passages to retrieve and read.")
-    max_answers: WholeNumber = Field(
-        3, ge=1, le=MAX_ANSWERS, description="reportqa extension: answers to cite at most."
+    stream_options: StreamOptions | None = None
+    n: WholeNumber = Field(
+        1, ge=1, le=MAX_CHOICES, description="Choices: choice i leads with the (i+1)-th best answer, when there is one."
     )
-    reader: ReaderName | None = Field(None, description='reportqa extension: reader name, "span" or "sentence".')
-    filters: FiltersIn = Field(default_factory=FiltersIn, description="reportqa extension: as in /v1/ask.")
+    max_tokens: WholeNumber | None = Field(
+        None, ge=1, le=MAX_TOKENS_LIMIT, description="Cut each reply to this many tokens (finish_reason: length)."
+    )
+    max_completion_tokens: WholeNumber | None = Field(
+        None, ge=1, le=MAX_TOKENS_LIMIT, description="As max_tokens; the smaller one applies when both are sent."
+    )
+    response_format: ResponseFormat | None = None
 
     @field_validator("messages")
     @classmethod
@@ -97,16 +156,36 @@ class ChatIn(BaseModel):
         """The last user message's text: what the reply answers."""
         return next(message.text() for message in reversed(self.messages) if message.role == "user")
 
+    def token_limit(self) -> int | None:
+        """The most tokens a reply may have, or None for no limit."""
+        limits = [limit for limit in (self.max_tokens, self.max_completion_tokens) if limit is not None]
+        return min(limits, default=None)
+
+
+class URLCitation(BaseModel):
+    start_index: int = Field(description="Where the [n] marker starts in the reply's text.")
+    end_index: int = Field(description="Just past the marker: text[start_index:end_index] == '[n]'.")
+    url: str = Field(
+        description="The page showing the cited span: <base URL>/?doc=<id>&start=<start>&end=<end>&text=..."
+    )
+    title: str = Field(description="The cited report's title (its id when it has none).")
+
+
+class ChatAnnotation(BaseModel):
+    type: Literal["url_citation"] = "url_citation"
+    url_citation: URLCitation
+
 
 class ReplyMessage(BaseModel):
     role: Literal["assistant"] = "assistant"
     content: str
+    annotations: list[ChatAnnotation] = Field([], description="One url_citation for each [n] marker in the text.")
 
 
 class Choice(BaseModel):
     index: int = 0
     message: ReplyMessage
-    finish_reason: Literal["stop"] = "stop"
+    finish_reason: Literal["stop", "length"] = "stop"
 
 
 class Usage(BaseModel):
@@ -124,6 +203,20 @@ class ChatOut(BaseModel):
     usage: Usage
     citations: list[AnswerOut] = Field(description="The cited answers, as in /v1/ask; [n] in the reply is item n.")
     no_answer: bool
+
+
+class ParameterError(BaseModel):
+    message: str
+    type: Literal["invalid_request_error"] = "invalid_request_error"
+    param: str = Field(description="The request field reportqa cannot honour.")
+    code: Literal["unsupported_parameter"] = "unsupported_parameter"
+
+
+class ParameterErrorOut(BaseModel):
+    """A 400 for a parameter reportqa cannot honour, in OpenAI's shape (`detail` repeats the message)."""
+
+    detail: str
+    error: ParameterError
 
 
 class ModelOut(BaseModel):

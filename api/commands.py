@@ -1,15 +1,26 @@
 """The HTTP service's commands, `serve` and `keys`, added to `reportqa` through its entry-point group."""
 
 import argparse
+import contextlib
+import errno
+import http.client
 import os
+import socket
 import sys
+import threading
+import urllib.parse
+from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 from api.settings import ServiceSettings
-from qa.cli.arguments import Commands, add_command, settings_for, text
+from qa.cli.arguments import Commands, add_command, settings_for, text, whole_number
+from qa.cli.progress import loading
 from qa.settings import Settings
 
 WORKER_HEALTHCHECK_S = 60
+HEALTH_POLL_S = 0.1  # how often `serve` asks whether the server answers yet, to say so
+HEALTH_TIMEOUT_S = 30  # a worker busy starting may be slow to answer its first request
 
 
 def register(commands: Commands, settings: Settings) -> None:
@@ -19,8 +30,15 @@ def register(commands: Commands, settings: Settings) -> None:
         commands, "serve", lambda args, _: _serve(args, service), "Serve the HTTP API (OpenAPI docs at /docs).", service
     )
     serve.add_argument("--host", default=service.host, help=f"bind address (default {service.host})")
-    serve.add_argument("--port", type=int, default=service.port, help=f"port (default {service.port})")
-    serve.add_argument("--workers", type=int, default=1, help="server processes sharing the index (default 1)")
+    serve.add_argument(
+        "--port",
+        type=whole_number(1, 65535),
+        default=service.port,
+        help=f"port (default {service.port}; env REPORTQA_PORT)",
+    )
+    serve.add_argument(
+        "--workers", type=whole_number(1), default=1, help="server processes sharing the index (default 1)"
+    )
 
     keys = commands.add_parser("keys", help="Create, list and revoke API keys.", description="Manage API keys.")
     keys.add_argument("--file", type=Path, default=service.api_keys, help="keys file (default: REPORTQA_API_KEYS)")
@@ -36,49 +54,138 @@ def register(commands: Commands, settings: Settings) -> None:
 
 
 def _serve(args: argparse.Namespace, service: ServiceSettings) -> int:
-    import uvicorn
-
-    from api.main import create_app
-    from api.observability import log_config
-    from qa.factory import open_pipeline
-
     served = service.model_copy(update={"index_dir": args.index_dir, "host": args.host, "port": args.port})
-    # Open the index before serving, so a missing or corrupt file is a one-line error, not a traceback.
-    pipeline = open_pipeline(settings_for(args, service))
-    # Built even for several workers: a bad setting, such as a damaged keys file, is a one-line error here.
-    app = create_app(served, pipeline=pipeline)
+    # Before the models load, so a busy port is said at once.
+    if _refuse_address(args.host, args.port):
+        return 1
+    with loading("the models"):
+        import uvicorn
+
+        from api.main import create_app
+        from api.observability import log_config
+        from qa.factory import open_pipeline
+
+        # Open the index before serving, so a missing or corrupt file is a one-line error, not a traceback.
+        pipeline = open_pipeline(settings_for(args, service))
+        # Built even for several workers: a bad setting, such as a damaged keys file, is a one-line error here.
+        app = create_app(served, pipeline=pipeline)
+    # Again: loading took seconds, in which another program may have taken the port.
+    if _refuse_address(args.host, args.port):
+        return 1
     # Uvicorn would take X-Forwarded-For from any process on 127.0.0.1, letting it pose as any client
     # to the rate limit and the logs: only the configured proxies are believed.
     proxies = served.forwarded_allow_ips
-    if args.workers == 1:
+    options: dict[str, Any] = {
+        "host": args.host,
+        "port": args.port,
+        "log_config": log_config(),
+        "proxy_headers": bool(proxies),
+        "forwarded_allow_ips": proxies,
+    }
+    with announced_once_answering(url_of(args.host, args.port)):
+        if args.workers == 1:
+            uvicorn.run(app, **options)
+            return 0
+        # Several processes: each worker opens the index itself (settings reach it through the environment);
+        # they share it through the write lock and the store's generation number.
+        pipeline.index.close()
+        del app, pipeline
+        os.environ.update({"REPORTQA_INDEX_DIR": str(args.index_dir), "REPORTQA_HOST": args.host})
+        # A worker loading its models on a busy machine can take longer than uvicorn's 5 s to answer
+        # the parent's health check, which would then kill and restart it, again and again.
         uvicorn.run(
-            app,
-            host=args.host,
-            port=args.port,
-            log_config=log_config(),
-            proxy_headers=bool(proxies),
-            forwarded_allow_ips=proxies,
+            "api.main:create_app",
+            factory=True,
+            workers=args.workers,
+            timeout_worker_healthcheck=WORKER_HEALTHCHECK_S,
+            **options,
         )
-        return 0
-    # Several processes: each worker opens the index itself (settings reach it through the environment);
-    # they share it through the write lock and the store's generation number.
-    pipeline.index.close()
-    del app, pipeline
-    os.environ.update({"REPORTQA_INDEX_DIR": str(args.index_dir), "REPORTQA_HOST": args.host})
-    # A worker loading its models on a busy machine can take longer than uvicorn's 5 s to answer
-    # the parent's health check, which would then kill and restart it, again and again.
-    uvicorn.run(
-        "api.main:create_app",
-        factory=True,
-        host=args.host,
-        port=args.port,
-        workers=args.workers,
-        log_config=log_config(),
-        timeout_worker_healthcheck=WORKER_HEALTHCHECK_S,
-        proxy_headers=bool(proxies),
-        forwarded_allow_ips=proxies,
-    )
     return 0
+
+
+def _refuse_address(host: str, port: int) -> bool:
+    """Say so, in one sentence, when `reportqa serve` cannot listen on `host`:`port`."""
+    try:
+        with listening_socket(host, port):
+            return False
+    except OSError as error:
+        print(f"reportqa: {address_problem(host, port, error)}", file=sys.stderr)
+        return True
+
+
+def listening_socket(host: str, port: int) -> socket.socket:
+    """A socket bound to `host`:`port` as uvicorn binds one (so binding it tells whether uvicorn could)."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind((host, port))
+    except OSError:
+        sock.close()
+        raise
+    return sock
+
+
+def address_problem(host: str, port: int, error: OSError) -> str:
+    """Why `reportqa serve` cannot listen on `host`:`port`, in one sentence that says what to do."""
+    if error.errno == errno.EADDRINUSE:
+        return (
+            f"port {port} on {host} is already in use, by another program or another `reportqa serve`; "
+            f"stop it, or choose another port with --port or REPORTQA_PORT (e.g. --port {port % 65535 + 1})"
+        )
+    if error.errno == errno.EACCES:
+        return (
+            f"this user may not listen on port {port} (ports below 1024 need privileges); "
+            "choose another port with --port or REPORTQA_PORT"
+        )
+    if error.errno == errno.EADDRNOTAVAIL or isinstance(error, socket.gaierror):
+        return (
+            f"cannot listen on {host}: it is not an address of this machine; choose another with --host or "
+            "REPORTQA_HOST (127.0.0.1 serves this machine only, 0.0.0.0 every network)"
+        )
+    return (
+        f"cannot listen on {host} port {port} ({error.strerror or error}); choose another address with "
+        "--host and --port, or REPORTQA_HOST and REPORTQA_PORT"
+    )
+
+
+def url_of(host: str, port: int) -> str:
+    """The address to open in a browser: a server on every address (0.0.0.0, ::) is reached at loopback."""
+    host = {"": "127.0.0.1", "0.0.0.0": "127.0.0.1", "::": "::1"}.get(host, host)
+    return f"http://[{host}]:{port}" if ":" in host else f"http://{host}:{port}"
+
+
+@contextlib.contextmanager
+def announced_once_answering(url: str) -> Iterator[None]:
+    """While the block serves, print the one plain line that says where, once /healthz at `url` answers.
+
+    Asked as a client would: only an answer shows that the server listens, its app has started, and (with
+    several workers, other processes) one of them accepts. The logs are JSON lines on stderr; this is stdout.
+    """
+    stop = threading.Event()
+    watcher = threading.Thread(target=_announce_when_answering, args=(url, stop), name="announce", daemon=True)
+    watcher.start()
+    try:
+        yield
+    finally:
+        stop.set()
+        watcher.join()
+
+
+def _announce_when_answering(url: str, stop: threading.Event) -> None:
+    parts = urllib.parse.urlsplit(url)
+    while not stop.wait(HEALTH_POLL_S):
+        connection = http.client.HTTPConnection(parts.hostname or "127.0.0.1", parts.port, timeout=HEALTH_TIMEOUT_S)
+        try:
+            connection.request("GET", "/healthz")
+            if connection.getresponse().status == 200:
+                print(f"reportqa is serving on {url} — open it in a browser, API docs at /docs; Ctrl+C stops it")
+                sys.stdout.flush()
+                return
+        except OSError:  # not listening yet
+            continue
+        finally:
+            connection.close()
 
 
 def _key_file(args: argparse.Namespace):

@@ -17,7 +17,7 @@ from api.rate_limit import RateLimiter, TrustedProxies, client_address, forwarde
 from api.settings import ServiceSettings
 
 # Served without a key: health checks, and the page and API description, which hold no data.
-OPEN_PATHS = {"/healthz", "/readyz", "/", "/docs", "/docs/oauth2-redirect", "/openapi.json", "/redoc"}
+OPEN_PATHS = {"/healthz", "/readyz", "/", "/docs", "/docs/oauth2-redirect", "/openapi.json", "/redoc", "/v1/service"}
 WRITE_METHODS = {"POST", "PUT", "PATCH", "DELETE"}
 logger = logging.getLogger("reportqa.guard")
 

@@ -10,11 +10,10 @@ from pydantic import (
     Field,
     StringConstraints,
     field_validator,
-    model_validator,
 )
 
 from qa.ingest.loaders import MAX_ID_CHARS
-from qa.models import Filters, valid_unicode
+from qa.models import Filters, ScoredPassage, valid_unicode
 from qa.pipeline import MAX_ANSWERS, MAX_QUESTION_CHARS, MAX_TOP_K
 from qa.readers import SentenceReader, SpanReader
 from qa.readers.answers import Answer
@@ -117,12 +116,6 @@ class FiltersIn(Request):
     sources: list[SourceName] = Field([], max_length=100, description="Only reports from these sources.")
     document_ids: list[DocumentIdText] = Field([], max_length=1000, description="Only these documents.")
 
-    @model_validator(mode="after")
-    def _valid(self) -> "FiltersIn":
-        # The rules live in Filters; checked here too, so the client hears of them before any work.
-        self.to_filters()
-        return self
-
     def to_filters(self) -> Filters:
         return Filters(
             date_from=self.date_from.isoformat() if self.date_from else None,
@@ -192,6 +185,19 @@ class PassageOut(BaseModel):
     text: str
     score: float
     rank: int
+
+    @classmethod
+    def from_scored(cls, scored: ScoredPassage) -> "PassageOut":
+        passage = scored.passage
+        return cls(
+            passage_id=passage.id,
+            document_id=passage.document_id,
+            start=passage.start,
+            end=passage.end,
+            text=passage.text,
+            score=round(scored.score, 4),
+            rank=scored.rank,
+        )
 
 
 class AskOut(BaseModel):

@@ -4,6 +4,7 @@ import ipaddress
 import json
 from pathlib import Path
 from typing import Annotated
+from urllib.parse import urlsplit
 
 from pydantic import Field, field_validator
 from pydantic_settings import NoDecode
@@ -13,6 +14,24 @@ from qa.settings import Settings
 
 # Lists read from the environment as `a,b,c` (a JSON list works too), not only as JSON.
 NameList = Annotated[list[str], NoDecode]
+
+
+def origin_name(origin: str) -> str:
+    """An origin as browsers send it (`https://host[:port]`, lower-case), or `*`.
+
+    Raises:
+        ValueError: not a scheme and host, or with a path, query or fragment (the message shows the form).
+    """
+    origin = origin.strip()
+    if origin == "*":
+        return origin
+    parts = urlsplit(origin.rstrip("/"))
+    if parts.scheme not in ("http", "https") or not parts.hostname or parts.path or parts.query or parts.fragment:
+        raise ValueError(
+            f"{origin!r} is not an origin: write the page's scheme and host, and port if not the default, "
+            "e.g. https://chat.example.com or http://localhost:3000"
+        )
+    return f"{parts.scheme}://{parts.netloc.lower()}"
 
 
 class ServiceSettings(Settings):
@@ -34,6 +53,11 @@ class ServiceSettings(Settings):
         description="Proxies (IP addresses or networks, comma-separated; `*` is any) whose X-Forwarded-For "
         "names the client for rate limits and logs; empty trusts no proxy.",
     )
+    cors_origins: NameList = Field(
+        [],
+        description="Web page origins whose scripts may call the API from a browser, e.g. a chat widget on "
+        "another site (comma-separated, each `scheme://host[:port]`; `*` is any); empty sends no CORS headers.",
+    )
     rate_limit_per_minute: int = Field(600, ge=0, description="Requests a minute per key or address; 0 is no limit.")
     rate_limit_burst: int = Field(60, ge=1, description="Requests a key or address may make at once.")
     max_body_bytes: int = Field(10 * 1024 * 1024, ge=1024, description="Largest request body accepted.")
@@ -42,7 +66,7 @@ class ServiceSettings(Settings):
     )
     worker_threads: int = Field(8, ge=1, le=200, description="Threads serving requests in each process.")
 
-    @field_validator("allowed_hosts", "forwarded_allow_ips", mode="before")
+    @field_validator("allowed_hosts", "forwarded_allow_ips", "cors_origins", mode="before")
     @classmethod
     def _split(cls, value: object) -> object:
         if isinstance(value, str):
@@ -56,6 +80,13 @@ class ServiceSettings(Settings):
     def _host_names(cls, names: list[str]) -> list[str]:
         # Compared with the Host header's name, read the same way: no case, port or final dot.
         return [host_name(name) for name in names]
+
+    @field_validator("cors_origins")
+    @classmethod
+    def _origins(cls, origins: list[str]) -> list[str]:
+        # A browser sends `Origin: https://host[:port]`, lower-case and without a path: an entry written
+        # otherwise would never match, and the widget would fail with no word why.
+        return [origin_name(origin) for origin in origins]
 
     @field_validator("forwarded_allow_ips")
     @classmethod

@@ -33,7 +33,8 @@ from served import wait_ready
 
 from embeddings.encoder import Encoder
 from embeddings.index import VectorIndex
-from qa.index.embedded import STORE_FILE, VECTORS_FILE, EmbeddedIndex
+from qa.index.embedded import EmbeddedIndex
+from qa.index.folder import STORE_FILE, VECTORS_FILE
 
 WORDS = ["minister", "harbour", "report", "council", "river", "budget", "treaty", "talks", "wheat", "storm"]
 CLI = [sys.executable, "-m", "qa.cli"]

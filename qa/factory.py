@@ -2,7 +2,8 @@
 
 from embeddings.encoder import Encoder
 from qa.index.base import DocumentCatalogue, Index
-from qa.index.embedded import EmbeddedIndex, index_exists, open_store
+from qa.index.embedded import EmbeddedIndex
+from qa.index.folder import index_exists, open_store
 from qa.pipeline import Pipeline
 from qa.readers import default_readers
 from qa.settings import Settings

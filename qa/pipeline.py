@@ -71,6 +71,30 @@ class Pipeline:
         """The index's `top_k` passages for an embedded question (see `Index.retrieve`)."""
         return self.index.retrieve(question.text, question.vector, top_k, filters, mode)
 
+    def search(
+        self, query: str, top_k: int = 10, filters: Filters | None = None, mode: str = "hybrid"
+    ) -> list[ScoredPassage]:
+        """The passages that best match `query`, best first, with no reading: retrieval alone.
+
+        Args:
+            query: a question or keywords, 1 to 1,000 characters.
+            top_k: passages to return, 1 to 50 (default 10).
+            filters: restricts which documents are searched.
+            mode: "hybrid" (default), "dense" or "sparse" (BM25).
+
+        Raises:
+            InvalidInputError: the query or a parameter is not acceptable (the message says why).
+        """
+        problem = question_problem(query)
+        if problem is not None:
+            raise InvalidInputError(problem.replace("question", "query", 1))
+        if not 1 <= top_k <= MAX_TOP_K:
+            raise InvalidInputError(f"top_k must be 1 to {MAX_TOP_K}, not {top_k}")
+        if not self.index.has_passages():
+            raise EmptyIndexError("no reports are indexed yet: run `reportqa ingest PATH` or POST /v1/documents first")
+        vector = self.encoder.encode([query.strip()])[0]
+        return self.retrieve(Question(query.strip(), vector), top_k, filters, mode)
+
     def ask(
         self,
         question: str,

@@ -1,13 +1,16 @@
 """The `reportqa` command in-process: ingest, ask, documents, delete, eval."""
 
+import io
 import json
 import os
+import re
+import sys
 from pathlib import Path
 
 import pytest
 
 from qa import cli
-from tests.conftest import CORPUS, SPUTNIK_ID
+from tests.conftest import CORPUS, SPUTNIK_ID, TASS_ID
 
 
 @pytest.fixture(autouse=True)
@@ -33,10 +36,55 @@ def test_ingest_ask_list_delete(tmp_path: Path, capsys) -> None:
     assert "Sergei Shoigu" in capsys.readouterr().out
 
     assert cli.main(["documents", "--index-dir", index]) == 0
-    assert SPUTNIK_ID in capsys.readouterr().out
+    listing = capsys.readouterr().out
+    assert f"{SPUTNIK_ID}\t2017-04-25\tSputnik\t" in listing and f"{TASS_ID}\t2017-09-19\tTASS\t" in listing
     assert cli.main(["delete", "--index-dir", index, SPUTNIK_ID]) == 0
     assert cli.main(["delete", "--index-dir", index, SPUTNIK_ID]) == 1
     assert "no document has id" in capsys.readouterr().err
+    # Deleted without the model; the index opens with it afterwards, its vectors agreeing with its store.
+    assert cli.main(["ask", "--index-dir", index, "--json", "Who is the Russian defence minister?"]) == 0
+    cited = {answer["citation"]["document_id"] for answer in json.loads(capsys.readouterr().out)["answers"]}
+    assert SPUTNIK_ID not in cited
+    assert cli.main(["reindex", "--index-dir", index]) == 0
+    assert re.fullmatch(r"rebuilt (\d+) vectors from \1 stored passages\n", capsys.readouterr().out)
+
+
+class _Terminal(io.StringIO):
+    def isatty(self) -> bool:
+        return True
+
+
+def test_a_line_on_a_terminal_while_the_models_load(tmp_path: Path, capsys, monkeypatch) -> None:
+    index = str(tmp_path / "index")
+    assert cli.main(["ingest", "--index-dir", index, str(CORPUS)]) == 0
+    capsys.readouterr()
+    terminal, plain = _Terminal(), sys.stderr
+    monkeypatch.setattr(sys, "stderr", terminal)
+    assert cli.main(["ask", "--index-dir", index, "Who is the Russian defence minister?"]) == 0
+    drawn = terminal.getvalue()
+    assert drawn.startswith("\r| loading the models… 0 s") and drawn.endswith("\r\x1b[K"), drawn
+    assert "Sergei Shoigu" in capsys.readouterr().out
+    # Not in a pipe or a log: there it would be a line per frame.
+    monkeypatch.setattr(sys, "stderr", plain)
+    assert cli.main(["ask", "--index-dir", index, "Who is the Russian defence minister?"]) == 0
+    assert capsys.readouterr().err == ""
+
+
+def test_ingest_names_files_it_does_not_read(tmp_path: Path, capsys) -> None:
+    reports = tmp_path / "reports"
+    reports.mkdir()
+    (reports / "brief.md").write_text("date 2021-02-03 source Wire\n# Harbour brief\n\nThe harbour reopened.", "utf-8")
+    (reports / "report.docx").write_bytes(b"PK")
+    (reports / ".DS_Store").write_bytes(b"\0")
+    assert cli.main(["ingest", "--index-dir", str(tmp_path / "index"), str(reports)]) == 0
+    captured = capsys.readouterr()
+    assert captured.out.startswith("added 1, replaced 0, unchanged 0 documents")
+    assert captured.err.splitlines()[-1] == (
+        f"skipped {reports / 'report.docx'}: .docx is not supported; save it as PDF or text "
+        "(.txt, .md, .html, .htm, .pdf, .jsonl)"
+    )
+    assert cli.main(["documents", "--index-dir", str(tmp_path / "index")]) == 0
+    assert capsys.readouterr().out == "brief\t2021-02-03\tWire\t1 passages\tHarbour brief\n"
 
 
 def test_ingest_reports_failures_by_name_and_exits_nonzero(tmp_path: Path, capsys) -> None:
@@ -62,13 +110,15 @@ def test_bad_options_are_clear_errors(tmp_path: Path, capsys) -> None:
     assert exit_info.value.code == 2
     assert "YYYY-MM-DD" in capsys.readouterr().err
     assert cli.main(["ask", "--index-dir", index, "--date-from", "2019-01-01", "--date-to", "2017-01-01", "Who?"]) == 2
-    assert "date_from must be on or before date_to" in capsys.readouterr().err
+    assert "--date-from 2019-01-01 is after --date-to 2017-01-01; swap them" in capsys.readouterr().err
     for option, value, message in [
-        ("--top-k", "0", "top_k must be 1 to 50"),
-        ("--top-k", "51", "top_k"),
-        ("--max-answers", "-1", "max_answers must be 1 to 20"),
+        ("--top-k", "0", "--top-k: must be a whole number from 1 to 50, not '0'"),
+        ("--top-k", "51", "--top-k: must be a whole number from 1 to 50"),
+        ("--max-answers", "-1", "--max-answers: must be a whole number from 1 to 20, not '-1'"),
     ]:
-        assert cli.main(["ask", "--index-dir", index, option, value, "Who?"]) == 2
+        with pytest.raises(SystemExit) as exit_info:
+            cli.main(["ask", "--index-dir", index, option, value, "Who?"])
+        assert exit_info.value.code == 2
         assert message in capsys.readouterr().err
     typo = tmp_path / "indx"
     assert cli.main(["documents", "--index-dir", str(typo)]) == 1

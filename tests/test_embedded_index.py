@@ -9,7 +9,8 @@ from embeddings.encoder import Encoder
 from embeddings.index import VectorIndex
 from qa.index import embedded
 from qa.index.base import DocumentExistsError, IndexFilesError
-from qa.index.embedded import STORE_FILE, VECTORS_FILE, EmbeddedIndex, open_store
+from qa.index.embedded import EmbeddedIndex
+from qa.index.folder import STORE_FILE, VECTORS_FILE, open_store
 from qa.ingest.paths import ingest_paths
 from qa.models import Document
 from tests.conftest import CORPUS, SPUTNIK_ID, TASS_ID

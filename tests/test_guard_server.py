@@ -16,6 +16,7 @@ from api import commands, guard
 from api.keys import KeyFile
 from api.rate_limit import UNTRUSTED_PROXY
 from api.settings import ServiceSettings
+from tests.conftest import free_port
 from tests.stub_service import StubPipeline, serving, stub_app
 
 QUESTION = {"question": "Who is the Russian defence minister?"}
@@ -95,6 +96,6 @@ def test_serve_trusts_forwarded_headers_only_from_configured_proxies(
     # The multi-worker path sets these for its workers: restored after the test.
     monkeypatch.setenv("REPORTQA_INDEX_DIR", "unused-index")
     monkeypatch.setenv("REPORTQA_HOST", "127.0.0.1")
-    args = argparse.Namespace(index_dir=Path("unused-index"), host="127.0.0.1", port=8000, workers=workers)
+    args = argparse.Namespace(index_dir=Path("unused-index"), host="127.0.0.1", port=free_port(), workers=workers)
     assert commands._serve(args, ServiceSettings(forwarded_allow_ips=configured)) == 0
     assert calls[0]["proxy_headers"] is proxy_headers and calls[0]["forwarded_allow_ips"] == configured

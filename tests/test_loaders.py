@@ -9,7 +9,7 @@ import pytest
 from qa.index.base import WriteResult
 from qa.ingest.loaders import Failure, LoadError, discover, load_file, parse_date
 from qa.ingest.paths import ingest_paths
-from tests.conftest import CORPUS, SPUTNIK_ID
+from tests.conftest import CORPUS, SPUTNIK_ID, TASS_ID
 from tests.pdf import make_pdf
 
 
@@ -23,9 +23,27 @@ def test_sample_report_date_title_and_text() -> None:
     document = _one(path)
     assert document.id == SPUTNIK_ID
     assert document.date == "2017-04-25"
-    assert document.title == "Russian Defense Minister Sergei Shoigu"
+    assert document.title == "Russia, Serbia Confirm Interest in Developing Military Cooperation - Shoigu"
     assert document.text == path.read_text(encoding="utf-8")
-    assert document.source == "corpus"
+    assert document.source == "Sputnik"
+
+
+def test_the_sample_reports_name_their_agencies_and_have_headlines() -> None:
+    documents = [_one(CORPUS / f"{name}.txt") for name in (TASS_ID, SPUTNIK_ID)]
+    assert [(d.id, d.source) for d in documents] == [(TASS_ID, "TASS"), (SPUTNIK_ID, "Sputnik")]
+    assert all(10 < len(d.title) < 100 for d in documents), [d.title for d in documents]
+
+
+def test_a_source_on_the_date_line_unless_one_is_given(tmp_path: Path) -> None:
+    path = tmp_path / "wire" / "brief.txt"
+    path.parent.mkdir()
+    path.write_text("date 2021-03-04 source Interfax News\nHarbour reopens\n\nThe harbour reopened.", "utf-8")
+    document = _one(path)
+    assert (document.date, document.source, document.title) == ("2021-03-04", "Interfax News", "Harbour reopens")
+    assert _one(path, source="desk").source == "desk"
+    # Without one, the folder names the source, as before; other words after the date are not a source.
+    path.write_text("date 2021-03-04 Register\nHarbour reopens\n\nThe harbour reopened.", "utf-8")
+    assert (_one(path).source, _one(path).title) == ("wire", "Harbour reopens")
 
 
 def test_text_without_date_line_is_titled_by_file_name(tmp_path: Path) -> None:
@@ -40,6 +58,20 @@ def test_markdown_heading_is_the_title(tmp_path: Path) -> None:
     path = tmp_path / "brief.md"
     path.write_text("# Weekly brief\n\nThe minister spoke.", encoding="utf-8")
     assert _one(path).title == "Weekly brief"
+
+
+@pytest.mark.parametrize(
+    ("heading", "title"),
+    [("# Weekly brief", "Weekly brief"), ("### Weekly brief ###", "Weekly brief"), ("Weekly brief", "Weekly brief")],
+)
+def test_a_markdown_heading_after_the_date_line_loses_its_marks(tmp_path: Path, heading: str, title: str) -> None:
+    path = tmp_path / "brief.md"
+    path.write_text(f"date 2020-01-02\n{heading}\n\nThe minister spoke.", encoding="utf-8")
+    assert (_one(path).date, _one(path).title) == ("2020-01-02", title)
+    # In plain text a '#' is the title's own.
+    text = path.with_suffix(".txt")
+    text.write_text(f"date 2020-01-02\n{heading}\n\nThe minister spoke.", encoding="utf-8")
+    assert _one(text).title == heading
 
 
 def test_html_keeps_only_visible_text(tmp_path: Path) -> None:
@@ -74,6 +106,16 @@ def test_pdf_text_layer(tmp_path: Path) -> None:
     assert "The budget grew by ten percent." in document.text
     assert document.date == "2020-01-02"
     assert document.title == "Budget report"
+
+
+def test_a_pdf_is_titled_by_its_metadata_then_a_short_first_line_then_its_name(tmp_path: Path) -> None:
+    path = tmp_path / "q3.pdf"
+    path.write_bytes(make_pdf(["Budget report", "The budget grew."], title="  Quarterly   review "))
+    assert _one(path).title == "Quarterly review"
+    path.write_bytes(make_pdf(["Budget report", "The budget grew."], title=""))
+    assert _one(path).title == "Budget report"
+    path.write_bytes(make_pdf(["The budget grew by ten percent " * 6, "More."]))
+    assert _one(path).title == "q3.pdf"
 
 
 def test_broken_pdf_and_binary_text_fail_with_a_reason(tmp_path: Path) -> None:
@@ -155,7 +197,15 @@ def test_jsonl_records_and_bad_lines(tmp_path: Path) -> None:
         ("bulk-5", "", None, "bulk"),
     ]
     assert [f.path.rsplit(":", 1)[1] for f in failures] == ["2", "3", "4"]
+    assert failures[0].reason.startswith("line 2 is not JSON (") and "must be one JSON object" in failures[0].reason
     assert "text" in failures[1].reason and "YYYY-MM-DD" in failures[2].reason
+
+
+def test_a_line_that_is_not_json_says_which_and_what_is_wrong(tmp_path: Path) -> None:
+    path = tmp_path / "feed.jsonl"
+    path.write_text(json.dumps({"id": "a", "text": "Fine."}) + "\n\nnot json at all\n", encoding="utf-8")
+    (failure,) = [item for item in load_file(path) if isinstance(item, Failure)]
+    assert failure.reason == "line 3 is not JSON (Expecting value at character 0): each line must be one JSON object"
 
 
 def test_a_jsonl_line_nested_too_deeply_is_a_failure_of_that_line(tmp_path: Path) -> None:
@@ -200,10 +250,30 @@ def test_discover_recurses_and_reports_unsupported(tmp_path: Path) -> None:
     (tmp_path / "a" / "skip.bin").write_bytes(b"\0")
     (tmp_path / "image.png").write_bytes(b"\0")
     (tmp_path / "a" / "gone.md").symlink_to(tmp_path / "deleted.md")
-    files, failures = discover([tmp_path / "a", tmp_path / "image.png", tmp_path / "missing"])
-    assert files == [tmp_path / "a" / "b" / "deep.txt"]
-    assert [Path(f.path).name for f in failures] == ["gone.md", "image.png", "missing"]
-    assert "broken link" in failures[0].reason
+    found = discover([tmp_path / "a", tmp_path / "image.png", tmp_path / "missing"])
+    assert found.files == [tmp_path / "a" / "b" / "deep.txt"]
+    assert [Path(f.path).name for f in found.failures] == ["gone.md", "image.png", "missing"]
+    assert "broken link" in found.failures[0].reason
+    assert [Path(f.path).name for f in found.unsupported] == ["skip.bin"]
+
+
+def test_files_of_other_types_in_folders_are_noted_but_dotfiles_are_not(tmp_path: Path) -> None:
+    (tmp_path / "report.docx").write_bytes(b"PK")
+    (tmp_path / "notes").write_text("x", encoding="utf-8")
+    (tmp_path / "ok.txt").write_text("A report.", encoding="utf-8")
+    for quiet in (".DS_Store", ".git/config", ".git/objects/x.txt.orig", "~$report.docx", "Thumbs.db"):
+        (tmp_path / quiet).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / quiet).write_bytes(b"\0")
+    found = discover([tmp_path])
+    assert found.files == [tmp_path / "ok.txt"] and found.failures == []
+    notes = {Path(note.path).name: note.reason for note in found.unsupported}
+    assert list(notes) == ["notes", "report.docx"]
+    assert notes["report.docx"].startswith(".docx is not supported; save it as PDF or text")
+    assert "rename it to end in .txt" in notes["notes"]
+    # Notes, not failures: the ingest goes on, and its report lists them.
+    report = ingest_paths(_ListIndex(), [tmp_path], show_progress=False)  # type: ignore[arg-type]
+    assert report.added == ["ok"] and report.failures == []
+    assert [Path(note.path).name for note in report.unsupported] == ["notes", "report.docx"]
 
 
 def test_names_that_are_not_utf8_are_shown_escaped(tmp_path: Path) -> None:
@@ -211,8 +281,8 @@ def test_names_that_are_not_utf8_are_shown_escaped(tmp_path: Path) -> None:
     folder.mkdir()
     (folder / os.fsdecode(b"caf\xe9.txt")).write_text("A report.", encoding="utf-8")
     (folder / os.fsdecode(b"caf\xe9.doc")).write_bytes(b"\0")
-    files, _ = discover([folder])
-    _, (failure,) = discover([folder / os.fsdecode(b"caf\xe9.doc")])
+    files = discover([folder]).files
+    (failure,) = discover([folder / os.fsdecode(b"caf\xe9.doc")]).failures
     document = _one(files[0])
     assert (document.title, document.source) == ("caf\\xe9.txt", "r\\xe9ports")
     assert document.origin.endswith("/r\\xe9ports/caf\\xe9.txt") and document.id == "caf"

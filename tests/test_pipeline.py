@@ -9,6 +9,7 @@ import pytest
 from qa.ingest.paths import ingest_paths
 from qa.models import Document, Filters, InvalidInputError
 from qa.pipeline import EmptyIndexError, Pipeline
+from qa.text import normalize_answer
 from tests.conftest import SPUTNIK_ID, TASS_ID
 
 
@@ -38,6 +39,23 @@ def test_answers_never_repeat_a_span(shared_corpus_pipeline: Pipeline) -> None:
     for i, (doc, start, end) in enumerate(spans):
         for other_doc, other_start, other_end in spans[i + 1 :]:
             assert doc != other_doc or end <= other_start or other_end <= start, "answers overlap"
+
+
+@pytest.mark.parametrize(
+    ("question", "best"),
+    [("Which organisation will Serbia not join?", "nato"), ("Who is the Russian defence minister?", "sergei shoigu")],
+)
+def test_an_answer_found_at_several_places_is_given_once(
+    shared_corpus_pipeline: Pipeline, question: str, best: str
+) -> None:
+    # No threshold, so the weaker readings of the same name (found again further on) would reach the list.
+    shared = shared_corpus_pipeline
+    everything = Pipeline(shared.index, shared.encoder, list(shared.readers.values()), no_answer_threshold=0.0)
+    result = everything.ask(question, top_k=10, max_answers=5)
+    texts = [normalize_answer(answer.text) for answer in result.answers]
+    assert texts[0] == best and len(texts) == 5
+    assert len(set(texts)) == len(texts), texts
+    _assert_citations_verify(shared, result)
 
 
 def test_unanswerable_question_says_no_answer(shared_corpus_pipeline: Pipeline) -> None:

@@ -10,8 +10,9 @@ from pathlib import Path
 import pytest
 from pydantic import BaseModel, ValidationError
 
-from api.chat_schemas import MAX_CONTENT_CHARS, MAX_MESSAGES, ChatIn
+from api.chat_schemas import MAX_CONTENT_CHARS, MAX_MESSAGES, ChatIn, StreamOptions
 from api.main import create_app
+from api.responses_schemas import ResponsesIn
 from api.schemas import AskIn, FiltersIn, NewDocumentIn, VerifyIn
 from api.settings import ServiceSettings
 
@@ -19,7 +20,12 @@ QUESTION = {"question": "Who?"}
 USER = {"role": "user", "content": "Who is the defence minister?"}
 CHAT = {"model": "reportqa", "messages": [USER]}
 # Every boolean in a request body, with a body that is valid around it.
-BOOLEANS = [(AskIn, QUESTION, "include_passages"), (ChatIn, CHAT, "stream")]
+BOOLEANS = [
+    (AskIn, QUESTION, "include_passages"),
+    (ChatIn, CHAT, "stream"),
+    (StreamOptions, {}, "include_usage"),
+    (ResponsesIn, {"model": "reportqa", "input": "Who?"}, "stream"),
+]
 
 
 def _refusal(model: type[BaseModel], body: dict) -> list[tuple[tuple, str]]:

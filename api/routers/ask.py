@@ -14,18 +14,7 @@ def ask(body: AskIn, pipeline: PipelineDep) -> AskOut:
     result = pipeline.ask(body.question, body.top_k, body.max_answers, body.reader, body.filters.to_filters())
     passages = None
     if body.include_passages:
-        passages = [
-            PassageOut(
-                passage_id=p.passage.id,
-                document_id=p.passage.document_id,
-                start=p.passage.start,
-                end=p.passage.end,
-                text=p.passage.text,
-                score=round(p.score, 4),
-                rank=p.rank,
-            )
-            for p in result.passages
-        ]
+        passages = [PassageOut.from_scored(scored) for scored in result.passages]
     return AskOut(
         question=result.question,
         answers=[AnswerOut.from_answer(answer) for answer in result.answers],

@@ -1,263 +1,146 @@
-// reportqa's page: ask, read highlighted answers, open and verify citations, browse the reports.
-"use strict";
+// reportqa's page: ask, read the best answer and the rest, open and verify citations, browse and add reports.
+// Each view is a URL (state.js): this module draws the view a URL names, and turns the controls into URLs.
+import { answersChanged, clearAnswers, forget, showAnswers } from "./answers.js";
+import { openKeyBox, saveKey, savedKey, serviceInfo } from "./api.js";
+import { chooseSource, loadSources, PAGE_SIZE, showDocuments } from "./browse.js";
+import { $, showError } from "./dom.js";
+import { leaveReport, showReport } from "./report.js";
+import { back, listOf, navigate, onNavigate, readState, start } from "./state.js";
+import { offerUpload, setUpUpload } from "./upload.js";
 
-const $ = (id) => document.getElementById(id);
 const VIEWS = ["ask-view", "browse-view", "report-view"];
-const PAGE_SIZE = 20;
-const browse = { offset: 0, query: "", total: 0 };
-let returnView = "ask-view";
+const TITLE = "reportqa: ask the reports";
+// The last question and the last list of reports, which the tabs return to.
+let lastAsk = readState("");
+let lastBrowse = readState("?view=browse");
+let currentView = null;
 
-// The API counts offsets in Unicode code points (Python strings); JavaScript counts UTF-16 units.
-function codePoints(text) {
-  return Array.from(text);
-}
-
-function highlighted(text, start, end, markId) {
-  const chars = codePoints(text);
-  const mark = document.createElement("mark");
-  if (markId) mark.id = markId;
-  mark.textContent = chars.slice(start, end).join("");
-  const fragment = document.createDocumentFragment();
-  fragment.append(chars.slice(0, start).join(""), mark, chars.slice(end).join(""));
-  return fragment;
-}
-
-async function api(path, options = {}) {
-  let response;
-  try {
-    const headers = { "Content-Type": "application/json" };
-    const key = sessionStorage.getItem("reportqa-key");
-    if (key) headers.Authorization = `Bearer ${key}`;
-    response = await fetch(path, { headers, ...options });
-  } catch {
-    throw new Error("The service could not be reached. Check that it is running, then try again.");
+function render(state, generation) {
+  showError("");
+  fillForms(state);
+  if (state.view === "browse") lastBrowse = listOf(state);
+  else lastAsk = listOf(state);
+  document.title = state.q && state.view === "ask" ? `${state.q} · reportqa` : TITLE;
+  if (state.doc) {
+    show("report-view");
+    return showReport(state, generation);
   }
-  const body = await response.json().catch(() => null);
-  if (response.status === 401) $("key-box").open = true;
-  if (!response.ok) throw new Error((body && body.detail) || `The service answered with status ${response.status}.`);
-  return body;
-}
-
-function showError(message) {
-  $("error").textContent = message;
-  $("error").hidden = !message;
+  leaveReport();
+  if (state.view === "browse") {
+    show("browse-view");
+    return showDocuments(state, generation);
+  }
+  show("ask-view");
+  if (!state.q) return clearAnswers();
+  return showAnswers(state, generation);
 }
 
 function show(view) {
+  const returning = currentView === "report-view" && view !== "report-view";
+  currentView = view;
   for (const id of VIEWS) $(id).hidden = id !== view;
   $("tab-ask").setAttribute("aria-pressed", String(view === "ask-view"));
   $("tab-browse").setAttribute("aria-pressed", String(view === "browse-view"));
+  // Back from a report, the keyboard lands where the list is searched, as it left it.
+  if (returning) $(view === "browse-view" ? "browse-query" : "question").focus();
 }
 
-function currentView() {
-  return VIEWS.find((id) => !$(id).hidden);
+function fillForms(state) {
+  if (state.view === "browse") {
+    $("browse-query").value = state.search;
+    return;
+  }
+  $("question").value = state.q;
+  $("date-from").value = state.from;
+  $("date-to").value = state.to;
+  chooseSource(state.source);
 }
 
-// --- asking ---------------------------------------------------------------------------------
-
-async function ask(event) {
+function ask(event) {
   event.preventDefault();
   showError("");
-  const question = $("question").value.trim();
-  if (!question) {
+  const state = {
+    view: "ask",
+    q: $("question").value.trim(),
+    from: $("date-from").value,
+    to: $("date-to").value,
+    source: $("source").value,
+  };
+  if (!state.q) {
     showError("Type a question first, for example: Who is the Russian defence minister?");
     $("question").focus();
     return;
   }
-  const filters = {};
-  if ($("date-from").value) filters.date_from = $("date-from").value;
-  if ($("date-to").value) filters.date_to = $("date-to").value;
-  if ($("source").value) filters.sources = [$("source").value];
-  $("answers").replaceChildren();
-  $("status").textContent = "Searching the reports…";
-  $("ask-button").disabled = true;
-  try {
-    renderAnswers(await api("/v1/ask", { method: "POST", body: JSON.stringify({ question, filters }) }));
-  } catch (error) {
-    $("status").textContent = "";
-    showError(error.message);
-  } finally {
-    $("ask-button").disabled = false;
-  }
-}
-
-function renderAnswers(result) {
-  if (result.no_answer) {
-    $("status").textContent = "No answer found in the indexed reports. Try other words, or widen the filters.";
+  if (state.from && state.to && state.to < state.from) {
+    showError("The “To” date is before the “From” date, so no report can match: swap the dates, or clear one.");
+    $("date-to").focus();
     return;
   }
-  const count = result.answers.length;
-  $("status").textContent = `${count} answer${count === 1 ? "" : "s"}, best first.`;
-  for (const answer of result.answers) {
-    const cite = answer.citation;
-    const item = document.createElement("li");
-    item.className = "answer";
-    const quote = document.createElement("blockquote");
-    quote.className = "context";
-    quote.append(highlighted(cite.context, cite.start - cite.context_start, cite.end - cite.context_start));
-    const meta = document.createElement("p");
-    meta.className = "meta";
-    const score = document.createElement("span");
-    score.className = "score";
-    score.textContent = `Score ${Math.round(answer.score * 100)}% · `;
-    const open = document.createElement("button");
-    open.type = "button";
-    open.className = "link cite";
-    const title = cite.title || cite.document_id;
-    open.textContent = [title, cite.date, cite.source].filter(Boolean).join(" · ");
-    open.setAttribute("aria-label", `Open the report ${title} at the cited passage`);
-    open.addEventListener("click", () =>
-      openReport(cite.document_id, { start: cite.start, end: cite.end, text: answer.text }),
-    );
-    meta.append(score, open);
-    item.append(quote, meta);
-    $("answers").append(item);
-  }
+  forget(state); // asked again: the reports may have changed since
+  navigate(state);
 }
 
-// --- a report, with its citation highlighted and verified --------------------------------------
-
-async function openReport(documentId, citation) {
-  showError("");
-  let report;
-  try {
-    report = await api(`/v1/documents/${encodeURIComponent(documentId)}`);
-  } catch (error) {
-    showError(error.message);
-    return;
+// What the service needs from this caller: the key box only where keys are needed, the upload only
+// where writing may work.
+async function checkService() {
+  const service = await serviceInfo();
+  $("key-box").hidden = !service.keys_required;
+  offerUpload(service);
+  let message = "";
+  if (service.keys_required && !service.unknown) {
+    if (!savedKey()) message = "This service needs an API key: enter yours here.";
+    else if (!service.key_scope) message = "This key is not valid: check it for typos, or ask the operator for one.";
+    else if (service.key_scope === "write") message = "Key accepted: it may read and add reports.";
+    else message = "Key accepted: it may read reports, not add them.";
+    if (!savedKey() || !service.key_scope) openKeyBox();
   }
-  returnView = currentView() === "report-view" ? returnView : currentView();
-  show("report-view");
-  $("report-title").textContent = report.title || report.id;
-  $("report-meta").textContent = [report.date, report.source, `${report.characters} characters`, `id ${report.id}`]
-    .filter(Boolean)
-    .join(" · ");
-  $("verification").textContent = "";
-  $("verification").className = "";
-  delete $("verification").dataset.verified;
-  $("report-view").focus({ preventScroll: true });
-  if (!citation) {
-    $("report-text").textContent = report.text;
-    window.scrollTo(0, 0);
-    return;
-  }
-  $("report-text").replaceChildren(highlighted(report.text, citation.start, citation.end, "cited"));
-  $("cited").scrollIntoView({ block: "center" });
-  await verify(documentId, citation);
+  $("key-status").textContent = message;
 }
 
-async function verify(documentId, citation) {
-  const badge = $("verification");
-  badge.textContent = "Checking the citation…";
-  try {
-    const result = await api("/v1/citations/verify", {
-      method: "POST",
-      body: JSON.stringify({ document_id: documentId, ...citation }),
-    });
-    badge.textContent = result.verified
-      ? `✓ Verified: characters ${citation.start}–${citation.end} hold exactly the answer`
-      : `✗ Not verified: ${result.message}`;
-    badge.className = result.verified ? "verified" : "unverified";
-    badge.dataset.verified = String(result.verified);
-  } catch (error) {
-    badge.textContent = `The citation could not be checked: ${error.message}`;
-    badge.className = "unverified";
-  }
+async function keyChanged() {
+  saveKey($("api-key").value.trim());
+  await checkService();
+  await loadSources(readState().source);
+  answersChanged();
+  leaveReport();
+  navigate(readState(), { replace: true });
 }
 
-function closeReport() {
-  show(returnView);
-  const target = returnView === "browse-view" ? $("browse-query") : $("question");
-  target.focus();
-}
-
-// --- browsing and searching the reports --------------------------------------------------------
-
-async function loadDocuments() {
-  const params = new URLSearchParams({ offset: browse.offset, limit: PAGE_SIZE });
-  if (browse.query) params.set("q", browse.query);
-  let page;
-  try {
-    page = await api(`/v1/documents?${params}`);
-  } catch (error) {
-    showError(error.message);
-    return;
-  }
-  browse.total = page.total;
-  const list = $("documents");
-  list.replaceChildren();
-  for (const info of page.items) {
-    const item = document.createElement("li");
-    const open = document.createElement("button");
-    open.type = "button";
-    open.className = "link";
-    open.textContent = info.title || info.id;
-    open.addEventListener("click", () => openReport(info.id, null));
-    const meta = document.createElement("p");
-    meta.className = "meta";
-    meta.textContent = [info.date || "undated", info.source, `${info.passages} passages`, `id ${info.id}`]
-      .filter(Boolean)
-      .join(" · ");
-    item.append(open, meta);
-    list.append(item);
-  }
-  if (page.total === 0) {
-    $("browse-status").textContent = browse.query
-      ? `No reports contain “${browse.query}”.`
-      : "No reports are indexed yet: run `reportqa ingest PATH`, or POST them to /v1/documents.";
-  } else {
-    const last = Math.min(page.offset + page.items.length, page.total);
-    $("browse-status").textContent = `Reports ${page.offset + 1}–${last} of ${page.total}, newest first.`;
-  }
-  $("previous-page").disabled = browse.offset === 0;
-  $("next-page").disabled = browse.offset + PAGE_SIZE >= page.total;
-}
-
-async function loadSources() {
-  try {
-    for (const { source, documents } of await api("/v1/sources")) {
-      const option = new Option(`${source || "(no source)"} (${documents})`, source);
-      $("source").append(option);
-    }
-  } catch (error) {
-    showError(`The list of sources could not be loaded: ${error.message}`);
-  }
-}
-
-// --- wiring -------------------------------------------------------------------------------------
-
-document.addEventListener("DOMContentLoaded", () => {
+function wire() {
   $("ask-form").addEventListener("submit", ask);
-  $("api-key").value = sessionStorage.getItem("reportqa-key") || "";
-  $("api-key").addEventListener("change", () => {
-    sessionStorage.setItem("reportqa-key", $("api-key").value.trim());
-    loadSources();
-  });
-  $("close-report").addEventListener("click", closeReport);
+  $("api-key").value = savedKey();
+  $("api-key").addEventListener("change", keyChanged);
+  $("close-report").addEventListener("click", back);
   $("tab-ask").addEventListener("click", () => {
-    show("ask-view");
+    navigate(lastAsk);
     $("question").focus();
   });
-  $("tab-browse").addEventListener("click", () => {
-    show("browse-view");
-    loadDocuments();
-  });
+  $("tab-browse").addEventListener("click", () => navigate(lastBrowse));
   $("browse-form").addEventListener("submit", (event) => {
     event.preventDefault();
-    browse.query = $("browse-query").value.trim();
-    browse.offset = 0;
-    loadDocuments();
+    navigate({ ...readState("?view=browse"), search: $("browse-query").value.trim() });
   });
-  $("previous-page").addEventListener("click", () => {
-    browse.offset = Math.max(0, browse.offset - PAGE_SIZE);
-    loadDocuments();
-  });
-  $("next-page").addEventListener("click", () => {
-    browse.offset += PAGE_SIZE;
-    loadDocuments();
-  });
+  $("previous-page").addEventListener("click", () =>
+    navigate({ ...lastBrowse, offset: Math.max(0, lastBrowse.offset - PAGE_SIZE) }),
+  );
+  $("next-page").addEventListener("click", () => navigate({ ...lastBrowse, offset: lastBrowse.offset + PAGE_SIZE }));
   document.addEventListener("keydown", (event) => {
-    if (event.key === "Escape" && currentView() === "report-view") closeReport();
+    if (event.key === "Escape" && currentView === "report-view") back();
   });
-  loadSources();
-});
+  setUpUpload(() => {
+    // A new report can answer questions differently, and adds to the list and maybe the sources.
+    answersChanged();
+    loadSources($("source").value);
+    if (readState().view === "browse" && !readState().doc) navigate(readState(), { replace: true });
+  });
+  onNavigate(render);
+}
+
+async function main() {
+  wire();
+  await checkService();
+  await loadSources(readState().source);
+  await start();
+}
+
+main();

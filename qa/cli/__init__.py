@@ -29,6 +29,9 @@ def main(argv: list[str] | None = None) -> int:
     except (ValueError, FileNotFoundError) as error:
         print(f"reportqa: {error}", file=sys.stderr)
         return 2
+    except KeyboardInterrupt:  # Ctrl+C while models load or a command runs: stopped as asked, no traceback
+        print("reportqa: stopped", file=sys.stderr)
+        return 130
 
 
 def _parser(settings: Settings) -> argparse.ArgumentParser:

@@ -11,6 +11,11 @@ from qa.settings import Settings
 
 # A command's action: the parsed arguments and the settings in, the exit status out.
 Action = Callable[[argparse.Namespace, Settings], int]
+# The pipeline's limits (qa.pipeline's MAX_TOP_K and MAX_ANSWERS), repeated here because importing the
+# pipeline loads torch, and a bad option must be refused at once; tests/test_cli_startup.py checks that they agree.
+MAX_TOP_K = 50
+MAX_ANSWERS = 20
+MAX_QUESTION_CHARS = 1000
 # What `add_subparsers` returns, where each command module adds its commands.
 Commands: TypeAlias = "argparse._SubParsersAction[argparse.ArgumentParser]"
 
@@ -43,6 +48,35 @@ def text(value: str) -> str:
         raise argparse.ArgumentTypeError(f"{value!r} is not valid UTF-8; set the terminal to UTF-8") from None
 
 
+def question(value: str) -> str:
+    """A question argument: valid text of 1 to 1,000 characters, as the pipeline takes."""
+    value = text(value)
+    if not value.strip() or len(value.strip()) > MAX_QUESTION_CHARS:
+        raise argparse.ArgumentTypeError(
+            f"a question must be 1 to {MAX_QUESTION_CHARS} characters (after trimming spaces)"
+        )
+    return value
+
+
+def whole_number(low: int, high: int | None = None) -> Callable[[str], int]:
+    """An argument type: a whole number from `low` to `high` (no upper bound when None).
+
+    Checked by argparse, so a value out of range is refused before any model loads.
+    """
+    bounds = f"from {low} to {high}" if high is not None else f"of {low} or more"
+
+    def parse(value: str) -> int:
+        try:
+            number = int(value)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"must be a whole number {bounds}, not {value!r}") from None
+        if number < low or (high is not None and number > high):
+            raise argparse.ArgumentTypeError(f"must be a whole number {bounds}, not {value!r}")
+        return number
+
+    return parse
+
+
 def date(value: str) -> str:
     """An argument as an ISO date, from the forms reports' dates take."""
     from qa.ingest.loaders import parse_date
@@ -60,9 +94,10 @@ def settings_for(args: argparse.Namespace, settings: Settings) -> Settings:
 
 def refuse_missing_index(args: argparse.Namespace, settings: Settings) -> bool:
     """Say so when `--index-dir` holds no index: opening it would create an empty one and hide a mistyped path."""
-    from qa.factory import has_index
+    # Not qa.factory's has_index: importing the factory loads the models, and this answers before they load.
+    from qa.index.folder import index_exists
 
-    if has_index(settings_for(args, settings)):
+    if index_exists(args.index_dir):
         return False
     message = f"{shown(args.index_dir)} holds no index; ingest reports with `reportqa ingest PATH`"
     print(f"reportqa: {message}", file=sys.stderr)

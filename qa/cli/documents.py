@@ -5,8 +5,12 @@ import sys
 from pathlib import Path
 
 from qa.cli.arguments import Commands, add_command, refuse_missing_index, settings_for, text
+from qa.cli.progress import loading
 from qa.models import shown
 from qa.settings import Settings
+
+# Files of other types found in folders are each named, up to this many; a folder of images is not a wall of text.
+MAX_NOTES = 20
 
 
 def register(commands: Commands, settings: Settings) -> None:
@@ -15,7 +19,9 @@ def register(commands: Commands, settings: Settings) -> None:
     )
     ingest.add_argument("paths", nargs="+", type=Path, metavar="PATH")
     ingest.add_argument(
-        "--source", type=text, help="source metadata for these reports (default: each file's folder name)"
+        "--source",
+        type=text,
+        help="source metadata for these reports (default: the `source` on a report's date line, else its folder name)",
     )
     summary = "Rebuild the vectors and BM25 from the store (repairs missing or corrupt vectors)."
     add_command(commands, "reindex", _reindex, summary, settings)
@@ -25,48 +31,71 @@ def register(commands: Commands, settings: Settings) -> None:
 
 
 def _ingest(args: argparse.Namespace, settings: Settings) -> int:
-    from qa.factory import open_pipeline
-    from qa.ingest.paths import ingest_paths
+    from qa.ingest.loaders import discover
+    from qa.ingest.paths import IngestReport, ingest_paths
 
-    report = ingest_paths(open_pipeline(settings_for(args, settings)).index, args.paths, source=args.source)
+    found = discover(args.paths)
+    if found.files:
+        # The embedding model only: ingesting reads no answers, so the span reader stays unloaded.
+        with loading("the embedding model"):
+            from embeddings.encoder import Encoder
+            from qa.factory import open_index
+
+            local = settings_for(args, settings)
+            index = open_index(local, Encoder(local.model_path))
+        report = ingest_paths(index, args.paths, source=args.source)
+    else:
+        # Nothing to read: said without loading a model or creating an index.
+        report = IngestReport(failures=found.failures, unsupported=found.unsupported)
     print(
         f"added {len(report.added)}, replaced {len(report.replaced)}, unchanged {len(report.skipped)} "
         f"documents; {report.passages} passages written to {shown(args.index_dir)}"
     )
+    for note in report.unsupported[:MAX_NOTES]:
+        print(f"skipped {note.path}: {note.reason}", file=sys.stderr)
+    if len(report.unsupported) > MAX_NOTES:
+        print(
+            f"skipped {len(report.unsupported) - MAX_NOTES} more files of types reportqa does not read", file=sys.stderr
+        )
     for failure in report.failures:
         print(f"could not ingest {failure.path}: {failure.reason}", file=sys.stderr)
     return 1 if report.failures else 0
 
 
 def _reindex(args: argparse.Namespace, settings: Settings) -> int:
-    from qa.factory import open_pipeline
-
     if refuse_missing_index(args, settings):
         return 1
-    counts = open_pipeline(settings_for(args, settings), repair=True).index.counts()
+    with loading("the embedding model"):
+        from embeddings.encoder import Encoder
+        from qa.factory import open_index
+
+        local = settings_for(args, settings)
+        index = open_index(local, Encoder(local.model_path), repair=True)
+    counts = index.counts()
     print(f"rebuilt {counts.vectors} vectors from {counts.passages} stored passages")
     return 0
 
 
 def _documents(args: argparse.Namespace, settings: Settings) -> int:
-    from qa.factory import open_catalogue
+    # The store alone, not qa.factory's open_catalogue: importing the factory loads the models.
+    from qa.index.folder import open_store
 
     if refuse_missing_index(args, settings):
         return 1
-    catalogue = open_catalogue(settings_for(args, settings))
+    catalogue = open_store(args.index_dir)
     for info in catalogue.list_documents(0, catalogue.count_documents()):
         print(f"{info.id}\t{info.date or '-'}\t{info.source}\t{info.passages} passages\t{info.title}")
     return 0
 
 
 def _delete(args: argparse.Namespace, settings: Settings) -> int:
-    from qa.factory import open_pipeline
+    from qa.cli.offline import delete_document
     from qa.index.base import UnknownDocumentError
 
     if refuse_missing_index(args, settings):
         return 1
     try:
-        open_pipeline(settings_for(args, settings)).index.delete_document(args.document_id)
+        delete_document(args.index_dir, args.document_id)
     except UnknownDocumentError:
         print(f"reportqa: no document has id {args.document_id!r}", file=sys.stderr)
         return 1

@@ -5,8 +5,9 @@ import json
 from pathlib import Path
 from typing import get_args
 
-from qa.cli.arguments import Commands, add_command, text
-from qa.models import Precision
+from qa.cli.arguments import MAX_TOP_K, Commands, add_command, text, whole_number
+from qa.cli.progress import loading
+from qa.models import Precision, shown
 from qa.settings import Settings
 
 
@@ -14,9 +15,14 @@ def register(commands: Commands, settings: Settings) -> None:
     summary = "Evaluate open-book on a SQuAD v1.1-format file in a fresh temporary index."
     evaluate = add_command(commands, "eval", _eval, summary)
     evaluate.add_argument("file", type=Path)
-    evaluate.add_argument("--limit", type=int, help="ask only this many questions, sampled with --seed")
+    evaluate.add_argument("--limit", type=whole_number(1), help="ask only this many questions, sampled with --seed")
     evaluate.add_argument("--seed", type=int, default=0)
-    evaluate.add_argument("--top-k", type=int, default=5, help="passages read per question (default 5)")
+    evaluate.add_argument(
+        "--top-k",
+        type=whole_number(1, MAX_TOP_K),
+        default=5,
+        help=f"passages read per question, 1 to {MAX_TOP_K} (default 5)",
+    )
     evaluate.add_argument("--reader", type=text, help="reader name (default: the default reader)")
     evaluate.add_argument("--keep-index", type=Path, help="build the index here and keep it (a later run reuses it)")
     evaluate.add_argument("--compare-encode", action="store_true", help="also time bare encode on the passages")
@@ -36,17 +42,21 @@ def register(commands: Commands, settings: Settings) -> None:
 
 
 def _eval(args: argparse.Namespace, settings: Settings) -> int:
-    from embeddings.encoder import Encoder
-    from qa.evaluation.evaluate import evaluate, evaluate_paragraphs
+    if not args.file.is_file():
+        raise FileNotFoundError(f"{shown(args.file)} is not a file; pass a SQuAD v1.1-format .json file")
+    with loading("the models"):
+        from embeddings.encoder import Encoder
+        from qa.evaluation.evaluate import evaluate, evaluate_paragraphs
 
-    if args.paragraph:
+        encoder = None if args.paragraph else Encoder(settings.model_path)
+    if encoder is None:
         report = evaluate_paragraphs(
             args.file, settings.reader_model_path, limit=args.limit, seed=args.seed, precision=args.precision
         )
     else:
         report = evaluate(
             args.file,
-            encoder=Encoder(settings.model_path),
+            encoder=encoder,
             limit=args.limit,
             top_k=args.top_k,
             reader=args.reader,

@@ -1,6 +1,5 @@
 """The embedded index: SQLite for documents and passages, FAISS for vectors, BM25 in memory, in one folder."""
 
-import sqlite3
 import threading
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -19,18 +18,14 @@ from qa.index.base import (
     UnknownDocumentError,
     WriteResult,
 )
+from qa.index.folder import LOCK_FILE, STORE_FILE, VECTORS_FILE, open_store
 from qa.index.locking import file_lock
 from qa.index.model_check import check_embedding_model
 from qa.index.passages import NewPassage, content_digest, embed_documents
-from qa.index.store import DocumentStore
 from qa.ingest.splitter import PassageSplitter
 from qa.models import Document, Filters, Passage, ScoredPassage, shown
 from qa.retrieval.hybrid import HybridRetriever, Searches
 from qa.retrieval.sparse import SparseIndex
-
-STORE_FILE = "store.sqlite3"
-VECTORS_FILE = "vectors.faiss"
-LOCK_FILE = "write.lock"
 
 
 class EmbeddedIndex(Index):
@@ -283,24 +278,3 @@ class EmbeddedIndex(Index):
             ScoredPassage(by_id[hit.passage_id], hit.score, rank)
             for rank, hit in enumerate((h for h in hits if h.passage_id in by_id), start=1)
         ]
-
-
-def index_exists(index_dir: Path) -> bool:
-    """Whether `index_dir` holds an embedded index (opening one that does not would create it)."""
-    return (Path(index_dir) / STORE_FILE).exists()
-
-
-def open_store(index_dir: Path) -> DocumentStore:
-    """The index directory's store alone: documents and passages, for listing them without a model.
-
-    Raises:
-        IndexFilesError: the store file is not a readable SQLite database.
-    """
-    path = Path(index_dir) / STORE_FILE
-    try:
-        return DocumentStore(path)
-    except sqlite3.DatabaseError as error:
-        raise IndexFilesError(
-            f"{shown(path)} is not a readable SQLite database ({error}): restore it from a backup, "
-            "or ingest the reports into a new index directory"
-        ) from None

@@ -1,14 +1,20 @@
 """Documents split into passages and embedded, ready for an index to store; the digest that skips unchanged ones."""
 
+from __future__ import annotations
+
 import hashlib
 import json
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 
-from embeddings.encoder import Encoder
-from qa.ingest.splitter import PassageSplitter
 from qa.models import Document
+
+# For type hints only: the store imports this module, and listing or deleting documents loads no model.
+if TYPE_CHECKING:
+    from embeddings.encoder import Encoder
+    from qa.ingest.splitter import PassageSplitter
 
 
 @dataclass(frozen=True)

@@ -14,13 +14,18 @@ from qa.models import Document, shown
 
 @dataclass
 class IngestReport:
-    """What an ingest did, and the files or lines it could not read, each with the reason."""
+    """What an ingest did, the files or lines it could not read, and the files in folders it passed over.
+
+    `skipped` are documents unchanged since the last ingest; `unsupported` are files of a type that is
+    not read, found in the folders given (notes, not failures: folders hold other things too).
+    """
 
     added: list[str] = field(default_factory=list)
     replaced: list[str] = field(default_factory=list)
     skipped: list[str] = field(default_factory=list)
     passages: int = 0
     failures: list[Failure] = field(default_factory=list)
+    unsupported: list[Failure] = field(default_factory=list)
 
 
 def ingest_paths(
@@ -39,8 +44,9 @@ def ingest_paths(
         batch_documents: documents embedded and committed together (default 32).
         show_progress: draw a progress bar of files and passages (default True).
     """
-    files, failures = discover(list(paths))
-    report = IngestReport(failures=failures)
+    found = discover(list(paths))
+    files = found.files
+    report = IngestReport(failures=list(found.failures), unsupported=list(found.unsupported))
     batch: list[Document] = []
     taken: set[str] = set()
     with tqdm(total=len(files), unit="file", disable=not show_progress) as bar:

@@ -4,6 +4,7 @@ from dataclasses import dataclass
 
 from qa.ingest.sentences import sentence_spans
 from qa.models import Document, Span
+from qa.text import normalize_answer
 
 _CONTEXT_WINDOW = 600  # characters searched on each side of a span for its sentence bounds
 
@@ -33,7 +34,10 @@ class Answer:
 def assemble_answers(
     spans: list[Span], documents: dict[str, Document], max_answers: int, threshold: float
 ) -> list[Answer]:
-    """Keep the best spans at or above `threshold`, dropping any that overlaps a better one.
+    """Keep the best spans at or above `threshold`, one for each answer text, none overlapping a better one.
+
+    A text found at several places ("NATO" at 0.95 and again at 0.35) is one answer, cited where it
+    scored best: the answers list then offers distinct answers, not one answer repeated.
 
     Args:
         spans: reader output, in any order.
@@ -42,11 +46,17 @@ def assemble_answers(
         threshold: the lowest score an answer may have.
     """
     chosen: list[Span] = []
+    texts: set[str] = set()
     for span in sorted(spans, key=lambda s: (-s.score, s.document_id, s.start)):
         if len(chosen) == max_answers or span.score < threshold:
             break
         if any(c.document_id == span.document_id and c.start < span.end and span.start < c.end for c in chosen):
             continue
+        raw = documents[span.document_id].text[span.start : span.end]
+        text = normalize_answer(raw) or raw  # punctuation or "the" alone normalises to nothing: kept as is
+        if text in texts:
+            continue
+        texts.add(text)
         chosen.append(span)
     return [_answer(span, documents[span.document_id]) for span in chosen]
 
