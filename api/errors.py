@@ -78,10 +78,12 @@ async def _http(request: Request, error: HTTPException) -> JSONResponse:
 
 def allowed_methods(request: Request) -> list[str]:
     """Every method the API description documents for the request's path, sorted."""
-    for template, operations in request.app.openapi()["paths"].items():
+    paths = request.app.openapi()["paths"]
+    # A literal path (/v1/documents/upload) before a template it also matches (/v1/documents/{document_id}).
+    for template in sorted(paths, key=lambda template: template.count("{")):
         parts = ("[^/]+" if part.startswith("{") else re.escape(part) for part in template.split("/"))
         if re.fullmatch("/".join(parts), request.url.path):
-            return sorted(method.upper() for method in operations)
+            return sorted(method.upper() for method in paths[template])
     return []
 
 

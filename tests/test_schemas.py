@@ -203,5 +203,7 @@ def test_a_method_a_path_does_not_serve_names_every_method_it_does(tmp_path: Pat
     with TestClient(create_app(ServiceSettings(index_dir=tmp_path), pipeline=object())) as client:  # type: ignore[arg-type]
         listing = client.options("/v1/documents")
         one = client.options("/v1/documents/some-id")
+        upload = client.options("/v1/documents/upload")
     assert listing.status_code == 405 and listing.headers["allow"] == "GET, POST"
     assert one.status_code == 405 and one.headers["allow"] == "DELETE, GET, PUT"
+    assert upload.status_code == 405 and upload.headers["allow"] == "POST"
