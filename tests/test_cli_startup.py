@@ -1,6 +1,5 @@
 """Commands that need no model start without one: each runs in its own process, which must not import torch."""
 
-import functools
 import io
 import json
 import os
@@ -66,20 +65,7 @@ def _tiny_index(index_dir: Path) -> list[int]:
     return ids
 
 
-@functools.cache
-def _store_module_loads_torch() -> bool:
-    code = "import sys, qa.index.store; print('torch' in sys.modules)"
-    done = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=120)
-    return done.stdout.strip() == "True"
-
-
-def _needs_a_store_without_torch() -> None:
-    """These commands open the store: they start without torch only while importing the store loads none."""
-    assert not _store_module_loads_torch(), "importing qa.index.store loads torch"
-
-
 def test_documents_and_delete_load_no_model(tmp_path: Path) -> None:
-    _needs_a_store_without_torch()
     index_dir = tmp_path / "index"
     _tiny_index(index_dir)
     status, out, err, loaded = _reportqa("documents", "--index-dir", str(index_dir))
@@ -96,7 +82,6 @@ def test_documents_and_delete_load_no_model(tmp_path: Path) -> None:
 
 
 def test_a_missing_index_is_said_before_any_model_loads(tmp_path: Path) -> None:
-    _needs_a_store_without_torch()
     for command in (["ask", "Who?"], ["delete", "brief"], ["documents"], ["reindex"]):
         status, _, err, loaded = _reportqa(*command, "--index-dir", str(tmp_path / "none"))
         assert status == 1 and "holds no index" in err and loaded == []
