@@ -125,13 +125,12 @@ class FiltersIn(Request):
         )
 
 
+# A question or query: what `qa.pipeline.question_problem` accepts, as the schema can say it.
+QuestionText = Annotated[str, Field(min_length=1, max_length=MAX_QUESTION_CHARS, pattern=r"\S")]
+
+
 class AskIn(Request):
-    question: str = Field(
-        min_length=1,
-        max_length=MAX_QUESTION_CHARS,
-        pattern=r"\S",
-        description=f"The question, 1 to {MAX_QUESTION_CHARS} characters, not only spaces.",
-    )
+    question: QuestionText = Field(description=f"The question, 1 to {MAX_QUESTION_CHARS} characters, not only spaces.")
     top_k: WholeNumber = Field(5, ge=1, le=MAX_TOP_K, description="Passages to retrieve and read.")
     max_answers: WholeNumber = Field(3, ge=1, le=MAX_ANSWERS, description="Answers to return at most.")
     reader: ReaderName | None = Field(

@@ -4,16 +4,13 @@ from typing import Literal
 
 from pydantic import BaseModel, Field
 
-from api.schemas import FiltersIn, PassageOut, Request, WholeNumber
+from api.schemas import FiltersIn, PassageOut, QuestionText, Request, WholeNumber
 from qa.pipeline import MAX_QUESTION_CHARS, MAX_TOP_K
 
 
 class SearchIn(Request):
-    query: str = Field(
-        min_length=1,
-        max_length=MAX_QUESTION_CHARS,
-        pattern=r"\S",
-        description=f"A question or keywords, 1 to {MAX_QUESTION_CHARS} characters, not only spaces.",
+    query: QuestionText = Field(
+        description=f"A question or keywords, 1 to {MAX_QUESTION_CHARS} characters, not only spaces."
     )
     top_k: WholeNumber = Field(10, ge=1, le=MAX_TOP_K, description="Passages to return.")
     mode: Literal["hybrid", "dense", "sparse"] = Field(

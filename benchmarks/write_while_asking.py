@@ -19,19 +19,15 @@ Usage:
 import argparse
 import asyncio
 import json
-import os
 import random
-import shutil
-import subprocess
 import sys
-import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import httpx
 import numpy as np
-from served import wait_ready
+from served import serving_a_copy
 
 
 @dataclass
@@ -60,18 +56,8 @@ def main() -> int:
     data = json.loads(args.questions.read_text(encoding="utf-8"))["data"]
     paragraphs = [p["context"] for article in data for p in article["paragraphs"]]
     questions = [qa["question"] for article in data for p in article["paragraphs"] for qa in p["qas"]]
-    with tempfile.TemporaryDirectory(prefix="reportqa-writes-") as scratch:
-        index_dir = Path(scratch) / "index"
-        shutil.copytree(args.index_dir, index_dir)
-        env = {**os.environ, "REPORTQA_RATE_LIMIT_PER_MINUTE": "0"}  # one address stands for every client
-        command = [sys.executable, "-m", "qa.cli", "serve", "--index-dir", str(index_dir), "--port", str(args.port)]
-        server = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        try:
-            wait_ready(f"http://127.0.0.1:{args.port}")
-            figures = asyncio.run(_run(args, server.pid, questions, paragraphs))
-        finally:
-            server.terminate()
-            server.wait(timeout=30)
+    with serving_a_copy(args.index_dir, args.port) as pid:
+        figures = asyncio.run(_run(args, pid, questions, paragraphs))
     print(json.dumps(figures, indent=2))
     phases = (figures["idle"], figures["writing"])
     clean = all(p["asks"]["failed"] == 0 and p["citations"]["wrong"] == 0 for p in phases)
