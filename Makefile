@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 INDEX_DIR ?= index
 
-.PHONY: run test test-fast lint typecheck check install browser
+.PHONY: run test test-fast lint typecheck check install browser postgresql
 
 install: $(VENV)/.installed
 
@@ -34,7 +34,14 @@ browser:
 	  $$sudo apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$sudo apt-get install -y -qq chromium chromium-driver; \
 	fi
 
-test: install browser
+# The server-side index's tests start Debian's PostgreSQL in a temporary folder; install it when missing.
+postgresql:
+	@if ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1; then \
+	  sudo=$$([ "$$(id -u)" = 0 ] || echo sudo); \
+	  $$sudo apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$sudo apt-get install -y -qq postgresql; \
+	fi
+
+test: install browser postgresql
 	$(BIN)/python -m pytest
 
 test-fast: install

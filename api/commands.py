@@ -1,4 +1,4 @@
-"""The HTTP service's commands, `serve` and `keys`, added to `reportqa` through its entry-point group."""
+"""The HTTP service's commands, `serve`, `mcp` and `keys`, added to `reportqa` through its entry-point group."""
 
 import argparse
 import contextlib
@@ -13,18 +13,20 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+from api.keys import KeyStore
 from api.settings import ServiceSettings
-from qa.cli.arguments import Commands, add_command, settings_for, text, whole_number
+from qa.cli.arguments import Commands, add_command, refuse_missing_index, settings_for, text, whole_number
 from qa.cli.progress import loading
 from qa.settings import Settings
 
 WORKER_HEALTHCHECK_S = 60
 HEALTH_POLL_S = 0.1  # how often `serve` asks whether the server answers yet, to say so
 HEALTH_TIMEOUT_S = 30  # a worker busy starting may be slow to answer its first request
+MCP_PORT = 8001  # `reportqa mcp --transport http`: next to `reportqa serve`'s 8000
 
 
 def register(commands: Commands, settings: Settings) -> None:
-    """Add `serve` and `keys`, with defaults from the service's settings (`REPORTQA_*`)."""
+    """Add `serve`, `mcp` and `keys`, with defaults from the service's settings (`REPORTQA_*`)."""
     service = ServiceSettings()
     serve = add_command(
         commands, "serve", lambda args, _: _serve(args, service), "Serve the HTTP API (OpenAPI docs at /docs).", service
@@ -39,9 +41,11 @@ def register(commands: Commands, settings: Settings) -> None:
     serve.add_argument(
         "--workers", type=whole_number(1), default=1, help="server processes sharing the index (default 1)"
     )
+    _register_mcp(commands, settings)
 
     keys = commands.add_parser("keys", help="Create, list and revoke API keys.", description="Manage API keys.")
     keys.add_argument("--file", type=Path, default=service.api_keys, help="keys file (default: REPORTQA_API_KEYS)")
+    keys.set_defaults(service=service)
     key_commands = keys.add_subparsers(required=True, metavar="ACTION")
     create = key_commands.add_parser("create", help="make a key; it is printed once and stored only hashed")
     create.add_argument("name", type=text)
@@ -51,6 +55,54 @@ def register(commands: Commands, settings: Settings) -> None:
     revoke = key_commands.add_parser("revoke", help="revoke a key by name")
     revoke.add_argument("name", type=text)
     revoke.set_defaults(run=_keys_revoke)
+
+
+def _register_mcp(commands: Commands, settings: Settings) -> None:
+    """Add `mcp`: `ask` and `search` as MCP tools, over stdio or streamable HTTP."""
+    summary = "Serve the reports to MCP assistants (Claude Desktop, ...): the tools ask and search."
+    mcp = add_command(commands, "mcp", _mcp, summary, settings)
+    mcp.add_argument(
+        "--transport",
+        choices=("stdio", "http"),
+        default="stdio",
+        help="stdio (default: the assistant starts this command) or http (streamable HTTP at /mcp)",
+    )
+    mcp.add_argument("--host", default="127.0.0.1", help="http: bind address (default 127.0.0.1)")
+    mcp.add_argument("--port", type=whole_number(1, 65535), default=MCP_PORT, help=f"http: port (default {MCP_PORT})")
+
+
+def _mcp(args: argparse.Namespace, settings: Settings) -> int:
+    """Serve the index to MCP clients; the models load once, before the first request."""
+    # Before the models load: a mistyped index folder or a busy port is said at once.
+    if refuse_missing_index(args, settings):
+        return 1
+    http = args.transport == "http"
+    if http and _refuse_mcp_address(args.host, args.port):
+        return 1
+    # Over stdio, stdout is the protocol's: anything a library prints while loading goes to stderr.
+    with loading("the models"), contextlib.redirect_stdout(sys.stderr):
+        from api.mcp_server import build_server, serve
+        from qa.factory import open_pipeline
+
+        server = build_server(open_pipeline(settings_for(args, settings)))
+    if http and _refuse_mcp_address(args.host, args.port):  # again: another program may have taken it meanwhile
+        return 1
+    serve(server, args.transport, args.host, args.port)
+    return 0
+
+
+def _refuse_mcp_address(host: str, port: int) -> bool:
+    """Say so, in one sentence, when `reportqa mcp --transport http` cannot listen on `host`:`port`."""
+    try:
+        with listening_socket(host, port):
+            return False
+    except OSError as error:
+        reason = error.strerror or error
+        print(
+            f"reportqa: cannot listen on {host} port {port} ({reason}); choose another with --port or --host",
+            file=sys.stderr,
+        )
+        return True
 
 
 def _serve(args: argparse.Namespace, service: ServiceSettings) -> int:
@@ -188,11 +240,17 @@ def _announce_when_answering(url: str, stop: threading.Event) -> None:
             connection.close()
 
 
-def _key_file(args: argparse.Namespace):
+def _key_file(args: argparse.Namespace) -> KeyStore:
     from api.keys import KeyFile
 
+    service: ServiceSettings = args.service
+    # Unless a file is named here: the keys of every replica, in the database they share.
+    if args.file is None and service.api_keys_in_database and service.database_url is not None:
+        from api.database_keys import DatabaseKeys
+
+        return DatabaseKeys(service.database_url)
     if args.file is None:
-        raise ValueError("no keys file: pass --file PATH or set REPORTQA_API_KEYS")
+        raise ValueError("no keys file: pass --file PATH, or set REPORTQA_API_KEYS or REPORTQA_API_KEYS_IN_DATABASE")
     return KeyFile(args.file)
 
 

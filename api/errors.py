@@ -13,7 +13,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException
 
-from qa.index.base import DocumentExistsError, IndexFilesError, UnknownDocumentError
+from qa.index.base import DocumentExistsError, IndexFilesError, IndexUnavailableError, UnknownDocumentError
 from qa.models import InvalidInputError
 from qa.pipeline import EmptyIndexError
 
@@ -105,6 +105,11 @@ async def _damaged_index(_: Request, error: IndexFilesError) -> JSONResponse:
     return error_response(503, f"the index cannot be read: {error}", error_type="server_error")
 
 
+async def _unavailable_index(_: Request, error: IndexUnavailableError) -> JSONResponse:
+    # An engine the index lives in (PostgreSQL, Milvus) is down: a 503 naming it, as a retry may succeed.
+    return error_response(503, f"the index is unavailable: {error}", error_type="server_error")
+
+
 async def _invalid_input(_: Request, error: InvalidInputError) -> JSONResponse:
     return error_response(422, str(error))
 
@@ -117,4 +122,5 @@ def install_error_handlers(app: FastAPI) -> None:
     app.exception_handler(UnknownDocumentError)(_unknown_document)
     app.exception_handler(DocumentExistsError)(_document_exists)
     app.exception_handler(IndexFilesError)(_damaged_index)
+    app.exception_handler(IndexUnavailableError)(_unavailable_index)
     app.exception_handler(InvalidInputError)(_invalid_input)

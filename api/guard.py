@@ -12,9 +12,10 @@ from starlette.middleware.base import RequestResponseEndpoint
 from api.bodies import LARGE_BODY_BYTES, drain, one_large_body_at_a_time, read_at_most
 from api.errors import error_response
 from api.hosts import arrived_on_loopback, host_problem, write_problem
-from api.keys import KeyFile, KeyFileError, StoredKey
+from api.keys import KeyFile, KeyFileError, KeyStore, StoredKey
 from api.rate_limit import RateLimiter, TrustedProxies, client_address, forwarded_for
 from api.settings import ServiceSettings
+from qa.index.base import IndexUnavailableError
 
 # Served without a key: health checks, and the page and API description, which hold no data.
 OPEN_PATHS = {"/healthz", "/readyz", "/", "/docs", "/docs/oauth2-redirect", "/openapi.json", "/redoc", "/v1/service"}
@@ -26,7 +27,7 @@ def is_write(request: Request) -> bool:
     return request.method in WRITE_METHODS and request.url.path.startswith("/v1/documents")
 
 
-def authenticate(request: Request, keys: KeyFile) -> tuple[StoredKey | None, str]:
+def authenticate(request: Request, keys: KeyStore) -> tuple[StoredKey | None, str]:
     """The key the request's `Authorization: Bearer` header names, or None and what is wrong."""
     header = request.headers.get("authorization", "")
     scheme, _, secret = header.partition(" ")
@@ -36,6 +37,15 @@ def authenticate(request: Request, keys: KeyFile) -> tuple[StoredKey | None, str
     if key is None:
         return None, "the API key is not valid (mistyped or revoked)"
     return key, ""
+
+
+def open_keys(settings: ServiceSettings) -> KeyStore | None:
+    """The service's API keys: its keys file, or the database every replica shares; None without keys."""
+    if settings.api_keys_in_database and settings.database_url is not None:
+        from api.database_keys import DatabaseKeys  # psycopg only where it is used
+
+        return DatabaseKeys(settings.database_url)
+    return KeyFile(settings.api_keys) if settings.api_keys else None
 
 
 def install_guard(app: FastAPI, settings: ServiceSettings) -> None:
@@ -53,15 +63,11 @@ class Guard:
 
     def __init__(self, settings: ServiceSettings):
         self.settings = settings
-        self.keys = KeyFile(settings.api_keys) if settings.api_keys else None
-        if self.keys is not None:
-            # A damaged keys file stops the start-up with its name; a missing one is only a warning,
-            # since the service may start before `reportqa keys create` makes it.
-            self.keys.entries()
-            if not self.keys.path.exists():
-                logger.warning(
-                    "the keys file %s does not exist: every request needs a key, and none exists", self.keys.path
-                )
+        self.keys = open_keys(settings)
+        # Damaged keys stop the start-up with their name; none at all is only a warning, since the
+        # service may start before `reportqa keys create` makes the first.
+        if self.keys is not None and not self.keys.entries():
+            logger.warning("%s holds no key: every request needs a key, and none exists", self.keys.where)
         self.limiter = RateLimiter(settings.rate_limit_per_minute, settings.rate_limit_burst)
         # Failed authentications, per address: key guessing is throttled even where requests are not.
         self.failures = RateLimiter(settings.rate_limit_per_minute, settings.rate_limit_burst)
@@ -134,6 +140,8 @@ class Guard:
             logger.error("%s", error)
             message = "the service's API keys file is damaged; its operator must restore it (the log says how)"
             return error_response(503, message, error_type="server_error"), None
+        except IndexUnavailableError as error:  # keys in the database, which is down: a retry may succeed
+            return error_response(503, f"the API keys cannot be read: {error}", error_type="server_error"), None
         if key is None:
             if throttled:
                 self.failures.wait_time(address)

@@ -9,6 +9,7 @@ import tempfile
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Protocol
 
 SCOPES = ("read", "write")
 
@@ -37,6 +38,7 @@ class KeyFile:
 
     def __init__(self, path: Path):
         self.path = path
+        self.where = f"the keys file {path}"
         self._loaded_mtime: int | None = None
         self._keys: list[StoredKey] = []
 
@@ -63,13 +65,7 @@ class KeyFile:
             ) from None
 
     def find(self, secret: str) -> StoredKey | None:
-        """The key whose hash matches, compared in constant time against every stored hash."""
-        digest = _hash(secret)
-        match = None
-        for key in self.entries():
-            if hmac.compare_digest(digest, key.hash):
-                match = key
-        return match
+        return matching_key(self.entries(), secret)
 
     def create(self, name: str, scope: str) -> str:
         if scope not in SCOPES:
@@ -78,7 +74,7 @@ class KeyFile:
             raise ValueError(f"a key named {name!r} exists; revoke it first or choose another name")
         secret = "rqa_" + secrets.token_urlsafe(32)
         created = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-        self._save([*self.entries(), StoredKey(name, scope, _hash(secret), secret[:8], created)])
+        self._save([*self.entries(), StoredKey(name, scope, hash_secret(secret), secret[:8], created)])
         return secret
 
     def revoke(self, name: str) -> None:
@@ -96,5 +92,30 @@ class KeyFile:
         os.replace(tmp, self.path)
 
 
-def _hash(secret: str) -> str:
+def hash_secret(secret: str) -> str:
+    """What is stored of a key: its SHA-256, never the key."""
     return hashlib.sha256(secret.encode("utf-8", "surrogatepass")).hexdigest()
+
+
+def matching_key(keys: list[StoredKey], secret: str) -> StoredKey | None:
+    """The key whose hash matches, compared in constant time against every stored hash."""
+    digest = hash_secret(secret)
+    match = None
+    for key in keys:
+        if hmac.compare_digest(digest, key.hash):
+            match = key
+    return match
+
+
+class KeyStore(Protocol):
+    """Where a service's keys live: a keys file (`KeyFile`), or the database every replica shares."""
+
+    where: str  # the keys' home, as messages name it
+
+    def entries(self) -> list[StoredKey]: ...
+
+    def find(self, secret: str) -> StoredKey | None: ...
+
+    def create(self, name: str, scope: str) -> str: ...
+
+    def revoke(self, name: str) -> None: ...

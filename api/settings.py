@@ -6,7 +6,7 @@ from pathlib import Path
 from typing import Annotated
 from urllib.parse import urlsplit
 
-from pydantic import Field, field_validator
+from pydantic import Field, field_validator, model_validator
 from pydantic_settings import NoDecode
 
 from api.hosts import host_name
@@ -42,6 +42,11 @@ class ServiceSettings(Settings):
     api_keys: Path | None = Field(
         None, description="Keys file made by `reportqa keys`; when set, every request but health checks needs a key."
     )
+    api_keys_in_database: bool = Field(
+        False,
+        description="Keep API keys in the PostgreSQL of database_url, shared by every replica, instead of the "
+        "api_keys file; when set, every request but health checks needs a key.",
+    )
     allowed_hosts: NameList = Field(
         [],
         description="Without API keys, host names a request's Host header may name besides loopback ones "
@@ -65,6 +70,19 @@ class ServiceSettings(Settings):
         30.0, gt=0, description="Longest a question may take before a 503; writes are not cut off."
     )
     worker_threads: int = Field(8, ge=1, le=200, description="Threads serving requests in each process.")
+
+    @model_validator(mode="after")
+    def _one_home_for_keys(self) -> "ServiceSettings":
+        if self.api_keys_in_database and self.database_url is None:
+            raise ValueError("REPORTQA_API_KEYS_IN_DATABASE needs REPORTQA_DATABASE_URL, the database to keep them in")
+        if self.api_keys_in_database and self.api_keys is not None:
+            raise ValueError("set REPORTQA_API_KEYS (a keys file) or REPORTQA_API_KEYS_IN_DATABASE, not both")
+        return self
+
+    @property
+    def keys_required(self) -> bool:
+        """Whether every request but health checks needs an API key."""
+        return self.api_keys is not None or self.api_keys_in_database
 
     @field_validator("allowed_hosts", "forwarded_allow_ips", "cors_origins", mode="before")
     @classmethod

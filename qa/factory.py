@@ -1,22 +1,36 @@
 """Building the index and the pipeline that settings describe."""
 
 from embeddings.encoder import Encoder
-from qa.index.base import DocumentCatalogue, Index
+from qa.index.base import Index
 from qa.index.embedded import EmbeddedIndex
-from qa.index.folder import index_exists, open_store
 from qa.pipeline import Pipeline
 from qa.readers import default_readers
 from qa.settings import Settings
 
 
 def open_index(settings: Settings, encoder: Encoder, repair: bool = False) -> Index:
-    """The index at `settings.index_dir`, created when missing.
+    """The index the settings name, created when missing: in PostgreSQL and Milvus when `database_url`
+    and `milvus_uri` are set, otherwise the embedded one at `index_dir`.
 
     Args:
         settings: where the index is and, for a new one, its vector index kind.
         encoder: the embedder of its passages.
         repair: rebuild what derives from the stored passages instead of loading it (default False).
     """
+    if settings.database_url is not None and settings.milvus_uri is not None:
+        from qa.index.server import ServerIndex  # psycopg and pymilvus: only where they are used
+
+        index = ServerIndex(
+            settings.database_url,
+            settings.milvus_uri,
+            encoder,
+            collection=settings.milvus_collection,
+            kind=settings.index_kind,
+            milvus_token=settings.milvus_token,
+        )
+        if repair:
+            index.reindex()
+        return index
     return EmbeddedIndex(settings.index_dir, encoder, kind=settings.index_kind, repair=repair)
 
 
@@ -35,13 +49,3 @@ def open_pipeline(settings: Settings, encoder: Encoder | None = None, repair: bo
         readers=default_readers(settings.reader_model_path, settings.reader_precision),
         no_answer_threshold=settings.no_answer_threshold,
     )
-
-
-def has_index(settings: Settings) -> bool:
-    """Whether the settings' index exists already (opening one that does not would create it)."""
-    return index_exists(settings.index_dir)
-
-
-def open_catalogue(settings: Settings) -> DocumentCatalogue:
-    """The settings' documents for reading only, without loading a model: listing starts fast."""
-    return open_store(settings.index_dir)

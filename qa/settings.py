@@ -3,7 +3,7 @@
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field
+from pydantic import Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from qa.models import Precision
@@ -29,3 +29,27 @@ class Settings(BaseSettings):
         "auto takes the first this CPU and the model folder allow.",
     )
     model_path: Path | None = Field(None, description="Embedding model folder; the packaged MiniLM when unset.")
+    database_url: str | None = Field(
+        None,
+        description="PostgreSQL connection URL: with milvus_uri, the index lives in PostgreSQL and Milvus "
+        "(shared by every replica) instead of index_dir.",
+    )
+    milvus_uri: str | None = Field(
+        None, description="Milvus address (http://host:19530) or a Milvus Lite file; set with database_url."
+    )
+    milvus_collection: str = Field(
+        "reportqa_passages", pattern=r"^[A-Za-z_][A-Za-z0-9_]{0,200}$", description="Milvus collection alias."
+    )
+    milvus_token: str = Field("", description="Milvus credentials, user:password or an API key; none when empty.")
+
+    @model_validator(mode="after")
+    def _both_engines(self) -> "Settings":
+        if (self.database_url is None) != (self.milvus_uri is None):
+            missing = "REPORTQA_MILVUS_URI" if self.milvus_uri is None else "REPORTQA_DATABASE_URL"
+            raise ValueError(f"the server-side index needs PostgreSQL and Milvus both: set {missing} too")
+        return self
+
+    @property
+    def server_side(self) -> bool:
+        """Whether the index lives in PostgreSQL and Milvus rather than in `index_dir`."""
+        return self.database_url is not None and self.milvus_uri is not None

@@ -22,14 +22,19 @@ from qa.pipeline import Pipeline
 
 CORPUS = Path(__file__).resolve().parent.parent / "corpus"
 MODEL_FIXTURES = {"encoder", "pipeline", "corpus_pipeline", "shared_corpus_pipeline", "live_server"}
+# tests/engines.py: PostgreSQL and Milvus Lite.
+SERVER_FIXTURES = {"postgres_server", "database_url", "milvus_uri"}
 SPUTNIK_ID = "002_ef8f72d60f8827d6"
 TASS_ID = "000_c960830bf58bfac0"
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     for item in items:
-        if MODEL_FIXTURES & set(getattr(item, "fixturenames", ())):
+        fixtures = set(getattr(item, "fixturenames", ()))
+        if MODEL_FIXTURES & fixtures:
             item.add_marker(pytest.mark.model)
+        if SERVER_FIXTURES & fixtures:
+            item.add_marker(pytest.mark.server)
 
 
 @pytest.fixture(scope="session")

@@ -42,7 +42,7 @@ def readyz(request: Request) -> JSONResponse:
     fault = pipeline.index.fault()
     if fault is not None:
         if private:
-            fault = "the index files are damaged; its operator must repair them (GET /readyz with a key says how)"
+            fault = "the index cannot be used now; its operator must repair it (GET /readyz with a key says how)"
         return error_response(503, fault, error_type="server_error", ready=False)
     if private:
         return JSONResponse(content={"ready": True})

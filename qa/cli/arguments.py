@@ -94,10 +94,10 @@ def settings_for(args: argparse.Namespace, settings: Settings) -> Settings:
 
 def refuse_missing_index(args: argparse.Namespace, settings: Settings) -> bool:
     """Say so when `--index-dir` holds no index: opening it would create an empty one and hide a mistyped path."""
-    # Not qa.factory's has_index: importing the factory loads the models, and this answers before they load.
-    from qa.index.folder import index_exists
+    # Not through qa.factory: importing it loads the models, and this answers before they load.
+    from qa.index.catalogue import has_index
 
-    if index_exists(args.index_dir):
+    if has_index(settings_for(args, settings)):
         return False
     message = f"{shown(args.index_dir)} holds no index; ingest reports with `reportqa ingest PATH`"
     print(f"reportqa: {message}", file=sys.stderr)

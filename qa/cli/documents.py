@@ -4,9 +4,9 @@ import argparse
 import sys
 from pathlib import Path
 
-from qa.cli.arguments import Commands, add_command, refuse_missing_index, settings_for, text
+from qa.cli.arguments import Commands, add_command, refuse_missing_index, settings_for, text, whole_number
 from qa.cli.progress import loading
-from qa.models import shown
+from qa.index.catalogue import index_name
 from qa.settings import Settings
 
 # Files of other types found in folders are each named, up to this many; a folder of images is not a wall of text.
@@ -22,6 +22,13 @@ def register(commands: Commands, settings: Settings) -> None:
         "--source",
         type=text,
         help="source metadata for these reports (default: the `source` on a report's date line, else its folder name)",
+    )
+    ingest.add_argument(
+        "--ray",
+        type=whole_number(1),
+        metavar="WORKERS",
+        help="load and embed on Ray Data with this many workers (the `scale` extra): on the cluster RAY_ADDRESS "
+        "names, else on a local Ray",
     )
     summary = "Rebuild the vectors and BM25 from the store (repairs missing or corrupt vectors)."
     add_command(commands, "reindex", _reindex, summary, settings)
@@ -43,13 +50,18 @@ def _ingest(args: argparse.Namespace, settings: Settings) -> int:
 
             local = settings_for(args, settings)
             index = open_index(local, Encoder(local.model_path))
-        report = ingest_paths(index, args.paths, source=args.source)
+        if args.ray:
+            from qa.ingest.distributed import ingest_on_ray
+
+            report = ingest_on_ray(index, args.paths, args.source, args.ray, local.model_path)
+        else:
+            report = ingest_paths(index, args.paths, source=args.source)
     else:
         # Nothing to read: said without loading a model or creating an index.
         report = IngestReport(failures=found.failures, unsupported=found.unsupported)
     print(
         f"added {len(report.added)}, replaced {len(report.replaced)}, unchanged {len(report.skipped)} "
-        f"documents; {report.passages} passages written to {shown(args.index_dir)}"
+        f"documents; {report.passages} passages written to {index_name(settings_for(args, settings))}"
     )
     for note in report.unsupported[:MAX_NOTES]:
         print(f"skipped {note.path}: {note.reason}", file=sys.stderr)
@@ -77,25 +89,38 @@ def _reindex(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _documents(args: argparse.Namespace, settings: Settings) -> int:
-    # The store alone, not qa.factory's open_catalogue: importing the factory loads the models.
-    from qa.index.folder import open_store
+    # Not qa.factory's index: importing the factory loads the models.
+    from qa.index.catalogue import open_catalogue
 
     if refuse_missing_index(args, settings):
         return 1
-    catalogue = open_store(args.index_dir)
+    catalogue = open_catalogue(settings_for(args, settings))
     for info in catalogue.list_documents(0, catalogue.count_documents()):
         print(f"{info.id}\t{info.date or '-'}\t{info.source}\t{info.passages} passages\t{info.title}")
+    catalogue.close()
     return 0
 
 
 def _delete(args: argparse.Namespace, settings: Settings) -> int:
-    from qa.cli.offline import delete_document
     from qa.index.base import UnknownDocumentError
 
     if refuse_missing_index(args, settings):
         return 1
+    local = settings_for(args, settings)
     try:
-        delete_document(args.index_dir, args.document_id)
+        if local.server_side:
+            # Opening the server-side index checks its model; the embedded index deletes without one.
+            with loading("the embedding model"):
+                from embeddings.encoder import Encoder
+                from qa.factory import open_index
+
+                index = open_index(local, Encoder(local.model_path))
+            index.delete_document(args.document_id)
+            index.close()
+        else:
+            from qa.cli.offline import delete_document
+
+            delete_document(args.index_dir, args.document_id)
     except UnknownDocumentError:
         print(f"reportqa: no document has id {args.document_id!r}", file=sys.stderr)
         return 1

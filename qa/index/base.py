@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from qa.index.passages import NewPassage
 from qa.models import Document, Filters, Passage, ScoredPassage
 
 RETRIEVAL_MODES = ("hybrid", "dense", "sparse")
@@ -13,6 +14,10 @@ RETRIEVAL_MODES = ("hybrid", "dense", "sparse")
 
 class IndexFilesError(ValueError):
     """An index file is missing or unreadable; the message names it and the repair."""
+
+
+class IndexUnavailableError(RuntimeError):
+    """An engine the index lives in (PostgreSQL, Milvus) cannot be reached or used; the message names it."""
 
 
 class UnknownDocumentError(KeyError):
@@ -103,13 +108,17 @@ class Index(DocumentCatalogue):
     """
 
     @abstractmethod
-    def add_documents(self, documents: Sequence[Document], replace: bool = True) -> WriteResult:
+    def add_documents(
+        self, documents: Sequence[Document], replace: bool = True, embedded: Sequence[list[NewPassage]] | None = None
+    ) -> WriteResult:
         """Add or replace documents (by id); a document stored unchanged is skipped.
 
         Args:
             documents: the documents to store.
             replace: whether an id in use may be replaced (default True); when False, such an id raises
                 DocumentExistsError, checked again under the write lock so two writers cannot both create it.
+            embedded: each document's passages, split and embedded elsewhere with this index's encoder and
+                passage settings (a distributed ingest's workers); split and embedded here when None.
         """
 
     @abstractmethod

@@ -2,6 +2,7 @@
 
 import threading
 from collections.abc import Callable, Sequence
+from functools import partial
 from pathlib import Path
 
 import numpy as np
@@ -21,7 +22,7 @@ from qa.index.base import (
 from qa.index.folder import LOCK_FILE, STORE_FILE, VECTORS_FILE, open_store
 from qa.index.locking import file_lock
 from qa.index.model_check import check_embedding_model
-from qa.index.passages import NewPassage, content_digest, embed_documents
+from qa.index.passages import NewPassage, changes_to_write, embed_documents
 from qa.ingest.splitter import PassageSplitter
 from qa.models import Document, Filters, Passage, ScoredPassage, shown
 from qa.retrieval.hybrid import HybridRetriever, Searches
@@ -186,30 +187,26 @@ class EmbeddedIndex(Index):
 
     # --- writing -------------------------------------------------------------------------------
 
-    def add_documents(self, documents: Sequence[Document], replace: bool = True) -> WriteResult:
+    def add_documents(
+        self, documents: Sequence[Document], replace: bool = True, embedded: Sequence[list[NewPassage]] | None = None
+    ) -> WriteResult:
         if not replace:
             self._refuse_existing(documents)
-        skipped: list[str] = []
-        changed: list[tuple[Document, str]] = []
-        for document in documents:
-            digest = content_digest(document)
-            if self._store.stored_digest(document.id) == digest:
-                skipped.append(document.id)
-            else:
-                changed.append((document, digest))
-        # Embedding is the slow part: do it before taking the write lock.
-        passages = embed_documents(self.encoder, self._splitter, [document for document, _ in changed])
+        # Embedding is the slow part: done before taking the write lock.
+        changes = changes_to_write(
+            documents, self._store.stored_digest, partial(embed_documents, self.encoder, self._splitter), embedded
+        )
         added: list[str] = []
         replaced: list[str] = []
 
         def put_all() -> None:
-            for (document, digest), new in zip(changed, passages, strict=True):
+            for document, digest, new in zip(changes.documents, changes.digests, changes.passages, strict=True):
                 # Classified under the lock: another writer may have created the id meanwhile.
                 (replaced if self._store.stored_digest(document.id) else added).append(document.id)
                 self._put(document, digest, new)
 
         self._write(put_all, precondition=None if replace else lambda: self._refuse_existing(documents))
-        return WriteResult(added, replaced, skipped, sum(len(p) for p in passages))
+        return WriteResult(added, replaced, changes.skipped, sum(len(p) for p in changes.passages))
 
     def _refuse_existing(self, documents: Sequence[Document]) -> None:
         taken = next((d.id for d in documents if self._store.stored_digest(d.id) is not None), None)

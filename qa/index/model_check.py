@@ -1,18 +1,26 @@
 """Refusing an index embedded by another model than the encoder at hand."""
 
 import json
+from typing import Protocol
 
 import numpy as np
 
 from embeddings.encoder import Encoder
-from qa.index.store import DocumentStore
 from qa.models import shown
 
 # Embedded when an index is made and again at each opening: another model gives another vector.
 MODEL_PROBE = "Reports are split into passages, embedded, and searched for the answer to a question."
 
 
-def check_embedding_model(store: DocumentStore, encoder: Encoder, where: str) -> None:
+class SettingsStore(Protocol):
+    """Where an index keeps its named settings."""
+
+    def setting(self, key: str) -> str | None: ...
+
+    def set_setting(self, key: str, value: str) -> None: ...
+
+
+def check_embedding_model(store: SettingsStore, encoder: Encoder, where: str) -> None:
     """Record the encoder's dimension and probe vector in a new store; refuse an encoder unlike the stored one.
 
     Same dimension is not same model: questions embedded by another model would silently retrieve the

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -46,6 +47,43 @@ def embed_documents(encoder: Encoder, splitter: PassageSplitter, documents: list
         for (_, span), text, vector, sentence_vector in zip(spans, texts, vectors, sentence_vectors, strict=True)
     )
     return [[next(passages) for _ in split] for split in splits]
+
+
+@dataclass(frozen=True)
+class Changes:
+    """What a write must store: the documents not stored as they are, with their digests and passages."""
+
+    documents: list[Document]
+    digests: list[str]
+    passages: list[list[NewPassage]]
+    skipped: list[str]
+
+
+def changes_to_write(
+    documents: Sequence[Document],
+    stored_digest: Callable[[str], str | None],
+    embed: Callable[[list[Document]], list[list[NewPassage]]],
+    embedded: Sequence[list[NewPassage]] | None = None,
+) -> Changes:
+    """Leave out documents stored unchanged, and split and embed the others (unless `embedded` has them).
+
+    Args:
+        documents: the documents to write.
+        stored_digest: the index's `content_digest` of the document stored under an id, or None.
+        embed: splits and embeds documents, as `embed_documents` with the index's encoder and splitter.
+        embedded: each document's passages, made elsewhere (a distributed ingest); embedded here when None.
+    """
+    kept = []
+    skipped = []
+    for position, document in enumerate(documents):
+        digest = content_digest(document)
+        if stored_digest(document.id) == digest:
+            skipped.append(document.id)
+        else:
+            kept.append((position, document, digest))
+    changed = [document for _, document, _ in kept]
+    passages = embed(changed) if embedded is None else [embedded[position] for position, _, _ in kept]
+    return Changes(changed, [digest for _, _, digest in kept], passages, skipped)
 
 
 def content_digest(document: Document) -> str:

@@ -7,7 +7,7 @@ from pathlib import Path
 
 from tqdm import tqdm
 
-from qa.index.base import Index
+from qa.index.base import Index, WriteResult
 from qa.ingest.loaders import MAX_ID_CHARS, Failure, LoadError, discover, load_file
 from qa.models import Document, shown
 
@@ -56,7 +56,7 @@ def ingest_paths(
                     if isinstance(item, Failure):
                         report.failures.append(item)
                         continue
-                    document = _with_stable_id(index, item, taken)
+                    document = with_stable_id(index, item, taken)
                     taken.add(document.id)
                     batch.append(document)
             except (LoadError, OSError) as error:
@@ -71,17 +71,20 @@ def ingest_paths(
 
 
 def _flush(index: Index, batch: list[Document], report: IngestReport) -> None:
-    if not batch:
-        return
-    result = index.add_documents(batch)
+    if batch:
+        record(report, index.add_documents(batch))
+        batch.clear()
+
+
+def record(report: IngestReport, result: WriteResult) -> None:
+    """Add what a write did to the ingest's report."""
     report.added += result.added
     report.replaced += result.replaced
     report.skipped += result.skipped
     report.passages += result.passages
-    batch.clear()
 
 
-def _with_stable_id(index: Index, document: Document, taken: set[str]) -> Document:
+def with_stable_id(index: Index, document: Document, taken: set[str]) -> Document:
     """Keep the id a file had before; a name already used by another file gets a path-hash suffix."""
     known = index.id_for_origin(document.origin)
     if known:

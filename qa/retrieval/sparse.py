@@ -6,6 +6,23 @@ import Stemmer
 
 from embeddings.plain_forms import plain_forms
 
+STOP_WORDS = "en"
+
+
+def keyword_terms(texts: list[str], stemmer: Stemmer.Stemmer | None) -> list[list[str]]:
+    """Each text's BM25 terms: plain forms, lower case, English stop words dropped, stemmed when `stemmer` is given.
+
+    The server-side index hands Milvus these terms, so its BM25 matches the same words as this one.
+    """
+    tokens = bm25s.tokenize(
+        [plain_forms(text) for text in texts],
+        stopwords=STOP_WORDS,
+        stemmer=stemmer,
+        return_ids=False,
+        show_progress=False,
+    )
+    return [list(terms) for terms in tokens]
+
 
 class SparseIndex:
     """BM25 over passage texts with English stop words and Snowball stemming, searched by passage id.
@@ -45,7 +62,7 @@ class SparseIndex:
         if len(texts):
             # Read "ﬁnance" (a ligature from a PDF's text layer) as "finance", as the models do
             tokens = bm25s.tokenize(
-                [plain_forms(text) for text in texts], stopwords="en", stemmer=self._stemmer, show_progress=False
+                [plain_forms(text) for text in texts], stopwords=STOP_WORDS, stemmer=self._stemmer, show_progress=False
             )
             # Passages of only stop words, emoji or punctuation leave no vocabulary, which bm25s refuses.
             if tokens.vocab:
@@ -56,9 +73,7 @@ class SparseIndex:
         """Return up to k passage ids with a positive BM25 score, best first."""
         if self._bm25 is None:
             return np.zeros(0, np.int64), np.zeros(0, np.float32)
-        terms = bm25s.tokenize(
-            [plain_forms(query)], stopwords="en", stemmer=self._stemmer, return_ids=False, show_progress=False
-        )[0]
+        terms = keyword_terms([query], self._stemmer)[0]
         if not terms:  # only stop words or punctuation: BM25 has nothing to match
             return np.zeros(0, np.int64), np.zeros(0, np.float32)
         scores = self._bm25.get_scores(terms)

@@ -1,0 +1,135 @@
+"""Dense retrieval over a million passages on one box: FAISS flat, FAISS HNSW and Milvus (Lite) HNSW.
+
+Embedding a million passages takes this CPU days, so the collection is made from real ones: every
+paragraph of a SQuAD-format file is embedded once, and each vector is copied with a little Gaussian
+noise (then made unit length again) until there are `--passages` distinct vectors with distinct ids.
+The copies of one paragraph sit close together, so the 50 nearest are nearly tied: a hard case for an
+approximate index. Questions of the same file are the queries, asked one at a time at top 50, as the
+service asks. For each engine it prints the build time, the resident memory it added (Milvus Lite: its
+server process's), retrieval p50/p99, and recall@50 against exact search (FAISS flat).
+
+Usage:
+    python benchmarks/scale.py ../shared/data/eval/squad-v1.1-dev.json --passages 1000000 \
+        --milvus-uri /tmp/scale-milvus.db
+"""
+
+import argparse
+import json
+import os
+import random
+import time
+from pathlib import Path
+
+import numpy as np
+
+from embeddings.encoder import Encoder
+from embeddings.index import VectorIndex
+from qa.evaluation.squad import load_squad
+from qa.index.milvus_passages import MilvusPassages, PassageRow
+
+TOP = 50
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("file", type=Path)
+    parser.add_argument("--passages", type=int, default=1_000_000)
+    parser.add_argument("--queries", type=int, default=500)
+    parser.add_argument("--noise", type=float, default=0.02, help="per-dimension noise of each copy (default 0.02)")
+    parser.add_argument("--milvus-uri", help="also measure Milvus (a Milvus Lite file, or a server)")
+    args = parser.parse_args()
+
+    documents, questions = load_squad(args.file)
+    encoder = Encoder()
+    base = encoder.encode([document.text for document in documents])
+    vectors = _copies(base, args.passages, args.noise)
+    queries = encoder.encode([q.question for q in random.Random(0).sample(questions, args.queries)])
+    ids = np.arange(1, len(vectors) + 1, dtype=np.int64)
+    report: dict = {"passages": len(vectors), "unique_paragraphs": len(base), "queries": len(queries)}
+
+    exact: list[np.ndarray] = []
+    for kind in ("flat", "hnsw"):
+        before, started = _rss_mib(os.getpid()), time.perf_counter()
+        index = VectorIndex(encoder.dimension, kind=kind)
+        for first in range(0, len(vectors), 100_000):
+            index.add(ids[first : first + 100_000], vectors[first : first + 100_000])
+        build_s = time.perf_counter() - started
+        found, timings = _ask(index.search, queries)
+        exact = exact or found
+        report[f"faiss_{kind}"] = _figures(build_s, _rss_mib(os.getpid()) - before, timings, found, exact)
+        del index
+    if args.milvus_uri:
+        report["milvus_hnsw"] = _milvus(args.milvus_uri, encoder.dimension, ids, vectors, queries, exact)
+    print(json.dumps(report, indent=2))
+
+
+def _copies(base: np.ndarray, count: int, noise: float) -> np.ndarray:
+    generator = np.random.default_rng(0)
+    vectors = np.empty((count, base.shape[1]), np.float32)
+    for first in range(0, count, 100_000):
+        rows = base[np.arange(first, min(count, first + 100_000)) % len(base)]
+        noisy = rows + generator.normal(0, noise, rows.shape).astype(np.float32)
+        vectors[first : first + len(rows)] = noisy / np.linalg.norm(noisy, axis=1, keepdims=True)
+    return vectors
+
+
+def _milvus(uri: str, dimension: int, ids: np.ndarray, vectors: np.ndarray, queries: np.ndarray, exact) -> dict:
+    started = time.perf_counter()
+    passages = MilvusPassages(uri, dimension, name="scale_benchmark", kind="hnsw")
+    before = _milvus_rss_mib()
+    for first in range(0, len(vectors), 10_000):
+        rows = [
+            PassageRow(int(i), vector, ["passage"], "doc", "source", None)
+            for i, vector in zip(ids[first : first + 10_000], vectors[first : first + 10_000], strict=True)
+        ]
+        passages.insert(rows)
+    passages.count()  # waits for what was inserted to be searchable
+    build_s = time.perf_counter() - started
+    found, timings = _ask(lambda query, k: passages.dense(query, k, None), queries)
+    return _figures(build_s, _milvus_rss_mib() - before, timings, found, exact)
+
+
+def _ask(search, queries: np.ndarray) -> tuple[list[np.ndarray], list[float]]:
+    found, timings = [], []
+    for query in queries:
+        started = time.perf_counter()
+        found.append(search(query, TOP)[0])
+        timings.append(time.perf_counter() - started)
+    return found, timings
+
+
+def _figures(build_s: float, rss_mib: float, timings: list[float], found: list, exact: list) -> dict:
+    recall = np.mean([len(np.intersect1d(f, e)) / max(1, len(e)) for f, e in zip(found, exact, strict=True)])
+    milliseconds = 1000 * np.array(timings)
+    return {
+        "build_s": round(build_s, 1),
+        "rss_added_mib": round(rss_mib),
+        "p50_ms": round(float(np.percentile(milliseconds, 50)), 2),
+        "p99_ms": round(float(np.percentile(milliseconds, 99)), 2),
+        f"recall@{TOP}_vs_exact": round(float(recall), 4),
+    }
+
+
+def _rss_mib(pid: int) -> float:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    return 0.0
+
+
+def _milvus_rss_mib() -> float:
+    """The resident memory of this process's children (Milvus Lite runs its engine in one)."""
+    total = 0.0
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                status = (entry / "status").read_text()
+            except OSError:
+                continue
+            if f"PPid:\t{os.getpid()}\n" in status:
+                total += _rss_mib(int(entry.name))
+    return total
+
+
+if __name__ == "__main__":
+    main()
