@@ -58,7 +58,7 @@ def answer_chat(
 
     Args:
         pipeline: answers the question.
-        messages: the conversation; system and developer messages are not read.
+        messages: the conversation; of system and developer messages only a "Topic: X" line is read.
         options: top_k, max_answers, reader and filters for the pipeline.
         base_url: the service's address as the client reached it, for the citation URLs.
         n: choices to make; choice i leads with the (i+1)-th best answer, or is choice 0 when there are

@@ -127,7 +127,8 @@ class ChatIn(AnswerRequest):
         min_length=1,
         max_length=MAX_MESSAGES,
         description=f"1 to {MAX_MESSAGES} messages, at least one from the user: the last user message is the "
-        "question; earlier user and assistant turns resolve a follow-up's he, she, they or 'And X?'.",
+        "question; earlier user and assistant turns resolve a follow-up's he, she, they, it, that or 'And X?', "
+        "and a system message's 'Topic: X' line what a first one is about.",
         json_schema_extra={"contains": _HAS_USER_MESSAGE},
     )
     # Strict: JSON true or false only, as the schema says; 0, 1 or "true" are refused, naming the field.

@@ -55,7 +55,9 @@ class ResponsesIn(AnswerRequest):
         | Annotated[list[InputItem], Field(min_length=1, max_length=MAX_MESSAGES)]
     ) = Field(description="The question, or the conversation as messages: the last user message is the question.")
     instructions: str | None = Field(
-        None, max_length=MAX_CONTENT_CHARS, description="Accepted and not followed: an extractive reader quotes."
+        None,
+        max_length=MAX_CONTENT_CHARS,
+        description='Read as a system message: only a "Topic: X" line, saying what a first follow-up is about.',
     )
     # Strict: JSON true or false only, as the schema says.
     stream: bool = Field(False, strict=True)
@@ -86,10 +88,14 @@ class ResponsesIn(AnswerRequest):
         return value
 
     def messages(self) -> list[ChatMessage]:
-        """The input as chat messages; items that are not messages are left out."""
+        """The instructions as a system message, then the input as chat messages (other items left out)."""
+        system = [ChatMessage(role="system", content=self.instructions)] if self.instructions else []
         if isinstance(self.input, str):
-            return [ChatMessage(role="user", content=self.input)]
-        return [ChatMessage(role=item.role, content=item.content) for item in self.input if item.role is not None]
+            return [*system, ChatMessage(role="user", content=self.input)]
+        return [
+            *system,
+            *(ChatMessage(role=item.role, content=item.content) for item in self.input if item.role is not None),
+        ]
 
 
 class ResponseAnnotation(BaseModel):

@@ -14,7 +14,7 @@ from pydantic import (
 
 from qa.ingest.loaders import MAX_ID_CHARS
 from qa.models import Filters, ScoredPassage, valid_unicode
-from qa.pipeline import MAX_ANSWERS, MAX_QUESTION_CHARS, MAX_TOP_K
+from qa.pipeline import MAX_ANSWERS, MAX_QUESTION_CHARS, MAX_TOP_K, AskResult
 from qa.readers import SentenceReader, SpanReader
 from qa.readers.answers import Answer
 
@@ -129,29 +129,47 @@ class FiltersIn(Request):
 QuestionText = Annotated[str, Field(min_length=1, max_length=MAX_QUESTION_CHARS, pattern=r"\S")]
 
 
+def checked_question(value: object) -> object:
+    """A question stripped, or refused in words that say what to fix; anything but a string passed on."""
+    # Before the declared constraints, so the message says what to fix in words.
+    if not isinstance(value, str):
+        return value
+    value = valid_unicode(value).strip()
+    if not value:
+        raise ValueError("question is empty; ask something, e.g. 'Who is the Russian defence minister?'")
+    if len(value) > MAX_QUESTION_CHARS:
+        raise ValueError(f"question has {len(value)} characters; shorten it to {MAX_QUESTION_CHARS} at most")
+    return value
+
+
+# The options /v1/ask and /v1/ask/batch share, declared once.
+# The limits before the validator: after it, pydantic would not read them as the integer's limits.
+TopK = Annotated[
+    int, Field(ge=1, le=MAX_TOP_K, description="Passages to retrieve and read."), BeforeValidator(whole_number)
+]
+MaxAnswers = Annotated[
+    int, Field(ge=1, le=MAX_ANSWERS, description="Answers to return at most."), BeforeValidator(whole_number)
+]
+ReaderChoice = Annotated[
+    ReaderName | None,
+    Field(description='Reader: "span" (exact answer spans, the default) or "sentence" (whole sentences).'),
+]
+# Strict: JSON true or false only, as the schema says; 0, 1 or "true" are refused, naming the field.
+IncludePassages = Annotated[bool, Field(strict=True, description="Also return the retrieved passages.")]
+
+
 class AskIn(Request):
     question: QuestionText = Field(description=f"The question, 1 to {MAX_QUESTION_CHARS} characters, not only spaces.")
-    top_k: WholeNumber = Field(5, ge=1, le=MAX_TOP_K, description="Passages to retrieve and read.")
-    max_answers: WholeNumber = Field(3, ge=1, le=MAX_ANSWERS, description="Answers to return at most.")
-    reader: ReaderName | None = Field(
-        None, description='Reader: "span" (exact answer spans, the default) or "sentence" (whole sentences).'
-    )
+    top_k: TopK = 5
+    max_answers: MaxAnswers = 3
+    reader: ReaderChoice = None
     filters: FiltersIn = Field(default_factory=FiltersIn)
-    # Strict: JSON true or false only, as the schema says; 0, 1 or "true" are refused, naming the field.
-    include_passages: bool = Field(False, strict=True, description="Also return the retrieved passages.")
+    include_passages: IncludePassages = False
 
     @field_validator("question", mode="before")
     @classmethod
     def _question(cls, value: object) -> object:
-        # Before the declared constraints, so the message says what to fix in words.
-        if not isinstance(value, str):
-            return value
-        value = valid_unicode(value).strip()
-        if not value:
-            raise ValueError("question is empty; ask something, e.g. 'Who is the Russian defence minister?'")
-        if len(value) > MAX_QUESTION_CHARS:
-            raise ValueError(f"question has {len(value)} characters; shorten it to {MAX_QUESTION_CHARS} at most")
-        return value
+        return checked_question(value)
 
 
 class CitationOut(BaseModel):
@@ -205,6 +223,18 @@ class AskOut(BaseModel):
     no_answer: bool = Field(description="True when no answer scored above the service's threshold.")
     passages: list[PassageOut] | None = None
     timings_ms: dict[str, float]
+
+    @classmethod
+    def from_result(cls, result: AskResult, include_passages: bool) -> "AskOut":
+        """A question answered, with its retrieved passages when asked for them."""
+        passages = [PassageOut.from_scored(scored) for scored in result.passages] if include_passages else None
+        return cls(
+            question=result.question,
+            answers=[AnswerOut.from_answer(answer) for answer in result.answers],
+            no_answer=result.no_answer,
+            passages=passages,
+            timings_ms=result.timings_ms,
+        )
 
 
 class DocumentIn(Request):

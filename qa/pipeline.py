@@ -1,6 +1,7 @@
 """The answering pipeline: an index, the encoder that embeds its questions, and the readers."""
 
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from embeddings.encoder import Encoder
@@ -12,6 +13,8 @@ from qa.readers.answers import Answer, assemble_answers
 MAX_QUESTION_CHARS = 1000
 MAX_TOP_K = 50
 MAX_ANSWERS = 20
+# Questions one `ask_many` call answers at most: one batch at the encoder's default size.
+MAX_BATCH_QUESTIONS = 32
 
 
 def question_problem(question: str) -> str | None:
@@ -119,7 +122,42 @@ class Pipeline:
         problem = question_problem(question)
         if problem is not None:
             raise InvalidInputError(problem)
-        question = question.strip()
+        return self._answer_all([question.strip()], top_k, max_answers, reader, filters)[0]
+
+    def ask_many(
+        self,
+        questions: Sequence[str],
+        top_k: int = 5,
+        max_answers: int = 3,
+        reader: str | None = None,
+        filters: Filters | None = None,
+    ) -> list[AskResult]:
+        """Answer several questions with the same options, in order, as `ask` answers each one.
+
+        The questions are embedded in one encoder call; each is then retrieved and read on its own. A
+        result's "encode" timing is its share of that call.
+
+        Args:
+            questions: 1 to 32 questions, each 1 to 1,000 characters.
+            top_k, max_answers, reader, filters: as in `ask`, for every question.
+
+        Raises:
+            InvalidInputError: a question (named by its position, counting from 0) or a parameter is not
+                acceptable, or there are no questions or too many.
+            EmptyIndexError: nothing has been ingested yet.
+        """
+        if not 1 <= len(questions) <= MAX_BATCH_QUESTIONS:
+            raise InvalidInputError(f"send 1 to {MAX_BATCH_QUESTIONS} questions, not {len(questions)}")
+        for position, question in enumerate(questions):
+            problem = question_problem(question)
+            if problem is not None:
+                raise InvalidInputError(f"questions[{position}]: {problem}")
+        return self._answer_all([question.strip() for question in questions], top_k, max_answers, reader, filters)
+
+    def _answer_all(
+        self, questions: list[str], top_k: int, max_answers: int, reader: str | None, filters: Filters | None
+    ) -> list[AskResult]:
+        """Answer stripped, valid questions: the options checked, the questions embedded together."""
         if not 1 <= top_k <= MAX_TOP_K:
             raise InvalidInputError(f"top_k must be 1 to {MAX_TOP_K}, not {top_k}")
         if not 1 <= max_answers <= MAX_ANSWERS:
@@ -128,11 +166,27 @@ class Pipeline:
         if not self.index.has_passages():
             raise EmptyIndexError("no reports are indexed yet: run `reportqa ingest PATH` or POST /v1/documents first")
         started = time.perf_counter()
-        vector = self.encoder.encode([question])[0]
-        encoded = time.perf_counter()
-        passages = self.retrieve(Question(question, vector), top_k, filters)
+        vectors = self.encoder.encode(questions)
+        encode_ms = (time.perf_counter() - started) * 1000 / len(questions)
+        return [
+            self._answer(Question(text, vector), top_k, max_answers, chosen, filters, encode_ms)
+            for text, vector in zip(questions, vectors, strict=True)
+        ]
+
+    def _answer(
+        self,
+        question: Question,
+        top_k: int,
+        max_answers: int,
+        chosen: Reader,
+        filters: Filters | None,
+        encode_ms: float,
+    ) -> AskResult:
+        """Retrieve and read one embedded question; `encode_ms` is the time its embedding took."""
+        started = time.perf_counter()
+        passages = self.retrieve(question, top_k, filters)
         retrieved = time.perf_counter()
-        spans = chosen.read(Question(question, vector), passages, max_answers)
+        spans = chosen.read(question, passages, max_answers)
         # A document deleted or replaced since retrieval no longer has the text that was read at
         # these offsets; citing it would break `text[start:end] == answer`.
         found = {doc_id: self.index.document(doc_id) for doc_id in {span.document_id for span in spans}}
@@ -143,12 +197,13 @@ class Pipeline:
         answers = assemble_answers(spans, documents, max_answers, threshold)
         finished = time.perf_counter()
         timings = {
-            "encode": (encoded - started) * 1000,
-            "retrieve": (retrieved - encoded) * 1000,
+            "encode": encode_ms,
+            "retrieve": (retrieved - started) * 1000,
             "read": (finished - retrieved) * 1000,
-            "total": (finished - started) * 1000,
+            "total": encode_ms + (finished - started) * 1000,
         }
-        return AskResult(question, answers, not answers, passages, {k: round(v, 2) for k, v in timings.items()})
+        rounded = {name: round(value, 2) for name, value in timings.items()}
+        return AskResult(question.text, answers, not answers, passages, rounded)
 
 
 def _still_holds(document: Document | None, passage: Passage) -> bool:

@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 from pydantic import BaseModel, ValidationError
 
+from api.ask_schemas import AskBatchIn
 from api.chat_schemas import MAX_CONTENT_CHARS, MAX_MESSAGES, ChatIn, StreamOptions
 from api.main import create_app
 from api.responses_schemas import ResponsesIn
@@ -22,6 +23,7 @@ CHAT = {"model": "reportqa", "messages": [USER]}
 # Every boolean in a request body, with a body that is valid around it.
 BOOLEANS = [
     (AskIn, QUESTION, "include_passages"),
+    (AskBatchIn, {"questions": ["Who?"]}, "include_passages"),
     (ChatIn, CHAT, "stream"),
     (StreamOptions, {}, "include_usage"),
     (ResponsesIn, {"model": "reportqa", "input": "Who?"}, "stream"),

@@ -1,9 +1,10 @@
-"""POST /v1/ask: answers with citations."""
+"""POST /v1/ask and POST /v1/ask/batch: answers with citations."""
 
 from fastapi import APIRouter
 
+from api.ask_schemas import AskBatchIn, AskBatchOut
 from api.dependencies import PipelineDep
-from api.schemas import AnswerOut, AskIn, AskOut, PassageOut
+from api.schemas import AskIn, AskOut
 
 router = APIRouter(prefix="/v1", tags=["ask"])
 
@@ -12,13 +13,12 @@ router = APIRouter(prefix="/v1", tags=["ask"])
 def ask(body: AskIn, pipeline: PipelineDep) -> AskOut:
     """Answer a question from the indexed reports; every answer's citation slices its document exactly."""
     result = pipeline.ask(body.question, body.top_k, body.max_answers, body.reader, body.filters.to_filters())
-    passages = None
-    if body.include_passages:
-        passages = [PassageOut.from_scored(scored) for scored in result.passages]
-    return AskOut(
-        question=result.question,
-        answers=[AnswerOut.from_answer(answer) for answer in result.answers],
-        no_answer=result.no_answer,
-        passages=passages,
-        timings_ms=result.timings_ms,
-    )
+    return AskOut.from_result(result, body.include_passages)
+
+
+@router.post("/ask/batch", response_model=AskBatchOut, response_model_exclude_none=False)
+def ask_batch(body: AskBatchIn, pipeline: PipelineDep) -> AskBatchOut:
+    """Answer 1 to 32 questions with the same options: one result each, in order, as POST /v1/ask answers it."""
+    filters = body.filters.to_filters()
+    results = pipeline.ask_many(body.questions, body.top_k, body.max_answers, body.reader, filters)
+    return AskBatchOut(results=[AskOut.from_result(result, body.include_passages) for result in results])

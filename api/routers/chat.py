@@ -1,8 +1,9 @@
 """OpenAI-compatible chat: POST /v1/chat/completions and POST /v1/responses (streaming or not), GET /v1/models.
 
 What each OpenAI parameter does here:
-- the last user message is the question; earlier user and assistant turns fill in a follow-up's names
-  (api/chat_history.py); system and developer messages, and sampling parameters, are not read.
+- the last user message is the question; earlier user and assistant turns fill in a follow-up's names and
+  its it/this/that (api/chat_history.py); system and developer messages are not read except for a line
+  "Topic: X", which says what a first follow-up is about; sampling parameters are not read.
 - `n`: choice i leads with the (i+1)-th best answer, or repeats choice 0 when there are fewer answers.
 - `max_tokens`, `max_completion_tokens`, `max_output_tokens`: the reply is cut to that many tokens at a word
   boundary, with finish_reason "length" (a response: status "incomplete").

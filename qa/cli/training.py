@@ -1,4 +1,4 @@
-"""Commands that make a span reader: train-reader, calibrate-reader, export-reader."""
+"""Commands that make the trained models: train-reader, calibrate-reader, export-reader, train-retriever."""
 
 import argparse
 import json
@@ -43,9 +43,70 @@ def register(commands: Commands, settings: Settings) -> None:
         "read every article, not the held-out 8%%",
     )
 
+    _register_retriever(commands)
+
     summary = "Write a span reader's int8 ONNX encoder, the fast path on CPUs without bfloat16."
     export = add_command(commands, "export-reader", _export, summary)
     export.add_argument("--model", type=Path, required=True, help="the model folder (gets encoder.int8.onnx)")
+
+
+def _register_retriever(commands: Commands) -> None:
+    summary = "Fine-tune the embedder as a retriever (BM25 hard negatives); rerun with the same --out to resume."
+    train = add_command(commands, "train-retriever", _train_retriever, summary)
+    train.add_argument("--data", type=Path, nargs="+", required=True, help="SQuAD-format .json files or folders")
+    train.add_argument("--out", type=Path, required=True, help="folder for checkpoints, report.json and model/")
+    train.add_argument("--epochs", type=int, default=1, help="passes over the data (default 1)")
+    train.add_argument("--batch-size", type=int, default=64, help="questions per step (default 64)")
+    train.add_argument("--learning-rate", type=float, default=2e-5, help="peak learning rate (default 2e-5)")
+    train.add_argument("--seed", type=int, default=13)
+    train.add_argument(
+        "--held-out-percent",
+        type=float,
+        default=5.0,
+        help="percent of each file's articles kept out for validation (default 5; at least one article)",
+    )
+    train.add_argument(
+        "--max-pairs",
+        action="append",
+        default=[],
+        metavar="FILE=N",
+        help="sample N training questions from the data file named FILE (e.g. qamr.json=3000); repeatable "
+        "(default: every question whose answer lies inside a passage)",
+    )
+    train.add_argument("--time-budget", type=float, help="stop after this many minutes, resumable (default: none)")
+    train.add_argument("--device", choices=("cpu", "cuda"), default="cpu", help="cpu (default) or cuda")
+    train.add_argument(
+        "--export-stopped",
+        action="store_true",
+        help="when --time-budget stops the run, write model/ and report.json as they stand too (still resumable)",
+    )
+
+
+def _train_retriever(args: argparse.Namespace, settings: Settings) -> int:
+    import shlex
+    import sys
+
+    from qa.training.retriever import RetrieverConfig, train_retriever
+
+    config = RetrieverConfig(
+        data=[str(f.resolve()) for f in _data_files(args.data)],
+        epochs=args.epochs,
+        batch_size=args.batch_size,
+        learning_rate=args.learning_rate,
+        held_out_percent=args.held_out_percent,
+        pairs_per_file=_questions_per_file(args.max_pairs, "--max-pairs"),
+        seed=args.seed,
+    )
+    budget = args.time_budget * 60 if args.time_budget else None
+    command = shlex.join(["reportqa", *sys.argv[1:]])
+    report = train_retriever(
+        config, args.out, time_budget_s=budget, device=args.device, command=command, export_stopped=args.export_stopped
+    )
+    if report is None:
+        return 3
+    print(json.dumps({"base": report["base"], "trained": report["trained"]}, indent=2))
+    print(f"model written to {shown(args.out / 'model')}")
+    return 3 if "stopped_at_step" in report else 0
 
 
 def _data_files(paths: list[Path]) -> list[Path]:
@@ -75,13 +136,13 @@ def _train(args: argparse.Namespace, settings: Settings) -> int:
     return 0 if finished else 3
 
 
-def _questions_per_file(values: list[str]) -> dict[str, int]:
+def _questions_per_file(values: list[str], option: str = "--questions") -> dict[str, int]:
     """`--questions FILE=N` values as a cap per data file name (training checks the names)."""
     caps = {}
     for value in values:
         name, _, count = value.partition("=")
         if not name or not count.isdigit() or int(count) < 1:
-            raise ValueError(f"--questions {value!r}: expected FILE=N, N a positive whole number")
+            raise ValueError(f"{option} {value!r}: expected FILE=N, N a positive whole number")
         caps[name] = int(count)
     return caps
 
