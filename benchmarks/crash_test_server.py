@@ -10,7 +10,7 @@ Milvus runs as `milvus-lite server` in its own process (as a Milvus cluster woul
 `--database-url` points (an empty database).
 
 Usage:
-    python benchmarks/crash_test_server.py --kills 20 --reports 150 \
+    python benchmarks/crash_test_server.py --kills 20 --reports 1500 \
         --database-url postgresql://reportqa@127.0.0.1:55432/crash
 """
 
@@ -36,7 +36,9 @@ CLI = [sys.executable, "-m", "qa.cli"]
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--kills", type=int, default=20, help="how many times to kill it (default 20)")
-    parser.add_argument("--reports", type=int, default=150, help="reports to ingest (default 150)")
+    parser.add_argument(
+        "--reports", type=int, default=1500, help="reports to ingest (default 1500: more than 20 kills get through)"
+    )
     parser.add_argument("--database-url", required=True, help="an empty PostgreSQL database")
     parser.add_argument("--milvus-port", type=int, default=19777)
     parser.add_argument("--seed", type=int, default=0)

@@ -5,8 +5,9 @@ paragraph of a SQuAD-format file is embedded once, and each vector is copied wit
 noise (then made unit length again) until there are `--passages` distinct vectors with distinct ids.
 The copies of one paragraph sit close together, so the 50 nearest are nearly tied: a hard case for an
 approximate index. Questions of the same file are the queries, asked one at a time at top 50, as the
-service asks. For each engine it prints the build time, the resident memory it added (Milvus Lite: its
-server process's), retrieval p50/p99, and recall@50 against exact search (FAISS flat).
+service asks. For each engine it prints the build time, the resident memory it added (Milvus Lite 3
+runs in this process; a server's child process is counted too), retrieval p50/p99, and recall@50
+against exact search (FAISS flat).
 
 Usage:
     python benchmarks/scale.py ../shared/data/eval/squad-v1.1-dev.json --passages 1000000 \
@@ -37,6 +38,13 @@ def main() -> None:
     parser.add_argument("--queries", type=int, default=500)
     parser.add_argument("--noise", type=float, default=0.02, help="per-dimension noise of each copy (default 0.02)")
     parser.add_argument("--milvus-uri", help="also measure Milvus (a Milvus Lite file, or a server)")
+    parser.add_argument(
+        "--search-depths",
+        type=int,
+        nargs="+",
+        default=[128],
+        help="FAISS HNSW efSearch values, each measured on the one graph (default 128, the index's default)",
+    )
     args = parser.parse_args()
 
     documents, questions = load_squad(args.file)
@@ -53,10 +61,15 @@ def main() -> None:
         index = VectorIndex(encoder.dimension, kind=kind)
         for first in range(0, len(vectors), 100_000):
             index.add(ids[first : first + 100_000], vectors[first : first + 100_000])
-        build_s = time.perf_counter() - started
-        found, timings = _ask(index.search, queries)
-        exact = exact or found
-        report[f"faiss_{kind}"] = _figures(build_s, _rss_mib(os.getpid()) - before, timings, found, exact)
+        build_s, rss_mib = time.perf_counter() - started, _rss_mib(os.getpid()) - before
+        for depth in args.search_depths if kind == "hnsw" else [0]:
+            name = f"faiss_{kind}" + (f"_ef{depth}" if depth else "")
+            index.search_depth = depth or index.search_depth
+            found, timings = _ask(index.search, queries)
+            exact = exact or found
+            report[name] = _figures(build_s, rss_mib, timings, found, exact)
+            # Each engine's figures as soon as they are measured: a slow engine later does not lose them.
+            print(json.dumps({name: report[name]}), flush=True)
         del index
     if args.milvus_uri:
         report["milvus_hnsw"] = _milvus(args.milvus_uri, encoder.dimension, ids, vectors, queries, exact)
@@ -118,8 +131,8 @@ def _rss_mib(pid: int) -> float:
 
 
 def _milvus_rss_mib() -> float:
-    """The resident memory of this process's children (Milvus Lite runs its engine in one)."""
-    total = 0.0
+    """The resident memory of this process and its children: Milvus Lite 3 runs its engine in the process."""
+    total = _rss_mib(os.getpid())
     for entry in Path("/proc").iterdir():
         if entry.name.isdigit():
             try:

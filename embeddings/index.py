@@ -30,21 +30,23 @@ class VectorIndex:
         dimension: vector length.
         kind: "flat" (default) or "hnsw".
         hnsw_neighbors: graph degree M for "hnsw" (default 32).
+        search_depth: candidates an "hnsw" search keeps (efSearch; default 128, at least k); more finds
+            more of the exact nearest at some cost in time. Not saved with the index.
     """
 
-    def __init__(self, dimension: int, kind: str = "flat", hnsw_neighbors: int = 32):
+    def __init__(self, dimension: int, kind: str = "flat", hnsw_neighbors: int = 32, search_depth: int = 128):
         if kind not in INDEX_KINDS:
             raise ValueError(f"index kind must be one of {INDEX_KINDS}, not {kind!r}")
         self.dimension = dimension
         self.kind = kind
         self.hnsw_neighbors = hnsw_neighbors
+        self.search_depth = search_depth
         self._index = self._empty()
 
     def _empty(self) -> faiss.IndexIDMap2:
         inner: faiss.Index
         if self.kind == "hnsw":
             hnsw = faiss.IndexHNSWFlat(self.dimension, self.hnsw_neighbors, faiss.METRIC_INNER_PRODUCT)
-            hnsw.hnsw.efSearch = 128
             inner = hnsw
         else:
             inner = faiss.IndexFlatIP(self.dimension)
@@ -90,13 +92,12 @@ class VectorIndex:
         k = min(k, len(self) if allowed_ids is None else len(allowed_ids))
         if k <= 0:
             return np.zeros(0, np.int64), np.zeros(0, np.float32)
+        selector = None if allowed_ids is None else faiss.IDSelectorBatch(np.asarray(allowed_ids, np.int64))
         params = None
-        if allowed_ids is not None:
-            selector = faiss.IDSelectorBatch(np.asarray(allowed_ids, np.int64))
-            if self.kind == "hnsw":
-                params = faiss_untyped.SearchParametersHNSW(sel=selector, efSearch=max(128, k))
-            else:
-                params = faiss_untyped.SearchParameters(sel=selector)
+        if self.kind == "hnsw":
+            params = faiss_untyped.SearchParametersHNSW(sel=selector, efSearch=max(self.search_depth, k))
+        elif selector is not None:
+            params = faiss_untyped.SearchParameters(sel=selector)
         scores, ids = self._index.search(query.reshape(1, -1).astype(np.float32), k, params=params)
         found = ids[0] >= 0
         return ids[0][found], scores[0][found]

@@ -51,3 +51,22 @@ def test_ids_and_vectors_must_match() -> None:
 def test_unknown_kind_is_refused() -> None:
     with pytest.raises(ValueError, match="flat"):
         VectorIndex(16, kind="ivf")
+
+
+def test_a_deeper_hnsw_search_finds_more_of_the_exact_nearest() -> None:
+    # Tight clusters of near copies: the 50 nearest are near ties, which a shallow search misses.
+    centres = _vectors(20, dimension=32)
+    noisy = np.repeat(centres, 150, axis=0) + np.random.default_rng(1).normal(0, 0.05, (3000, 32))
+    vectors = (noisy / np.linalg.norm(noisy, axis=1, keepdims=True)).astype(np.float32)
+    ids = np.arange(len(vectors), dtype=np.int64)
+    flat, hnsw = VectorIndex(32), VectorIndex(32, kind="hnsw", hnsw_neighbors=16)
+    flat.add(ids, vectors)
+    hnsw.add(ids, vectors)
+    queries = _vectors(30, dimension=32, seed=2)
+
+    def recall(depth: int) -> float:
+        hnsw.search_depth = depth
+        found = [np.intersect1d(hnsw.search(q, 50)[0], flat.search(q, 50)[0]).size / 50 for q in queries]
+        return float(np.mean(found))
+
+    assert recall(50) < 0.9 and recall(1000) >= 0.99
