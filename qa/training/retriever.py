@@ -2,7 +2,6 @@
 
 import json
 import os
-import random
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -18,6 +17,7 @@ from tqdm import tqdm
 
 from embeddings.encoder import Encoder, default_model_path
 from qa.readers.span import cpu_has_bf16
+from qa.training.checkpoints import resume, save_checkpoint, seed_everything
 from qa.training.retriever_card import write_model_card
 from qa.training.retriever_data import HeldOutSet, RetrieverData, Triple, batch_order, load_retriever_data
 
@@ -103,7 +103,7 @@ def train_retriever(
     if device not in ("cpu", "cuda") or (device == "cuda" and not torch.cuda.is_available()):
         raise ValueError(f"device {device!r}: use cpu, or cuda where torch sees a CUDA GPU")
     out.mkdir(parents=True, exist_ok=True)
-    _seed(config.seed)
+    seed_everything(config.seed)
     encoder = Encoder(default_model_path(), device=device)
     model = encoder.model
     files = [Path(p) for p in config.data]
@@ -130,7 +130,7 @@ def train_retriever(
         optimizer, lambda step: min((step + 1) / warmup_steps, max(0.0, (total_steps - step) / decay_steps))
     )
     loss_function = MultipleNegativesRankingLoss(model, scale=config.scale)
-    step = _resume(out / CHECKPOINT, config, model, optimizer, schedule)
+    step = resume(out / CHECKPOINT, config, model, optimizer, schedule)
 
     model.train()
     progress = tqdm(total=total_steps, initial=step, unit="step", dynamic_ncols=True)
@@ -147,7 +147,7 @@ def train_retriever(
         progress.set_postfix(loss=f"{loss.item():.3f}", lr=f"{schedule.get_last_lr()[0]:.2e}")
         out_of_time = time_budget_s is not None and time.monotonic() - began > time_budget_s
         if out_of_time or time.monotonic() - last_checkpoint > 600 or step == total_steps:
-            _checkpoint(out / CHECKPOINT, config, model, optimizer, schedule, step)
+            save_checkpoint(out / CHECKPOINT, config, model, optimizer, schedule, step)
             last_checkpoint = time.monotonic()
         if out_of_time and step < total_steps:
             progress.close()
@@ -220,41 +220,3 @@ def held_out_recall(encoder: Encoder, held_out: list[HeldOutSet]) -> dict[str, d
 
 def _at(shares: np.ndarray) -> dict[str, float]:
     return {f"recall@{k}": round(float(share), 4) for k, share in zip(RECALL_AT, shares, strict=True)}
-
-
-def _seed(seed: int) -> None:
-    random.seed(seed)
-    np.random.seed(seed)
-    torch.manual_seed(seed)
-
-
-def _checkpoint(path: Path, config: RetrieverConfig, model, optimizer, schedule, step: int) -> None:
-    state = {
-        "config": asdict(config),
-        "step": step,
-        "model": model.state_dict(),
-        "optimizer": optimizer.state_dict(),
-        "schedule": schedule.state_dict(),
-        "torch_rng": torch.get_rng_state(),
-        "cuda_rng": torch.cuda.get_rng_state_all() if torch.cuda.is_available() else [],
-    }
-    # Write then rename, so that a kill mid-save leaves the previous checkpoint intact
-    partial = path.with_suffix(".partial")
-    torch.save(state, partial)
-    os.replace(partial, path)
-
-
-def _resume(path: Path, config: RetrieverConfig, model, optimizer, schedule) -> int:
-    if not path.exists():
-        return 0
-    state = torch.load(path, map_location="cpu", weights_only=False)
-    if state["config"] != asdict(config):
-        raise ValueError(f"{path} was made with other settings ({state['config']}); use them or another --out")
-    model.load_state_dict(state["model"])
-    optimizer.load_state_dict(state["optimizer"])
-    schedule.load_state_dict(state["schedule"])
-    torch.set_rng_state(state["torch_rng"])
-    if state["cuda_rng"] and torch.cuda.is_available():
-        torch.cuda.set_rng_state_all(state["cuda_rng"])
-    print(f"resuming from step {state['step']:,}", flush=True)
-    return state["step"]

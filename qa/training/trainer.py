@@ -2,14 +2,12 @@
 
 import json
 import os
-import random
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
-import numpy as np
 import torch
 from tqdm import tqdm
 from transformers import BertForQuestionAnswering
@@ -18,6 +16,7 @@ from transformers.utils import logging as transformers_logging
 from embeddings.encoder import default_model_path
 from qa.readers.span import cpu_has_bf16, load_reader_tokenizer
 from qa.readers.windows import pad_windows
+from qa.training.checkpoints import resume, save_checkpoint, seed_everything
 from qa.training.examples import LabelledWindow, batch_order, label_windows, load_examples
 
 CHECKPOINT = "checkpoint.pt"
@@ -97,7 +96,7 @@ def train_reader(
     # Read the recipe first: a bad --init must fail now, not at export after hours of training
     recipe = training_recipe(config)
     out.mkdir(parents=True, exist_ok=True)
-    _seed(config.seed)
+    seed_everything(config.seed)
     transformers_logging.set_verbosity_error()
     base = Path(config.init) if config.init else default_model_path()
     tokenizer = load_reader_tokenizer(base)
@@ -137,7 +136,7 @@ def train_reader(
     schedule = torch.optim.lr_scheduler.LambdaLR(
         optimizer, lambda step: min((step + 1) / warmup_steps, max(0.0, (total_steps - step) / decay_steps))
     )
-    step = _resume(out / CHECKPOINT, config, model, optimizer, schedule)
+    step = resume(out / CHECKPOINT, config, model, optimizer, schedule)
 
     # Train from `step` on; each epoch's order depends only on the seed and the epoch
     model.train()
@@ -159,7 +158,7 @@ def train_reader(
         progress.set_postfix(epoch=epoch + 1, loss=f"{loss.item():.3f}", lr=f"{schedule.get_last_lr()[0]:.2e}")
         out_of_time = time_budget_s is not None and time.monotonic() - began > time_budget_s
         if out_of_time or time.monotonic() - last_checkpoint > 600 or step == total_steps:
-            _checkpoint(out / CHECKPOINT, config, model, optimizer, schedule, step)
+            save_checkpoint(out / CHECKPOINT, config, model, optimizer, schedule, step)
             last_checkpoint = time.monotonic()
         if out_of_time and step < total_steps:
             progress.close()
@@ -178,41 +177,6 @@ def _step(model: BertForQuestionAnswering, batch: list[LabelledWindow], pad_id: 
     ends = torch.tensor([w.end_token for w in batch], device=device)
     with torch.autocast(device, dtype=torch.bfloat16, enabled=autocast):
         return model(**inputs, start_positions=starts, end_positions=ends).loss
-
-
-def _seed(seed: int) -> None:
-    random.seed(seed)
-    np.random.seed(seed)
-    torch.manual_seed(seed)
-
-
-def _checkpoint(path: Path, config: TrainingConfig, model, optimizer, schedule, step: int) -> None:
-    state = {
-        "config": asdict(config),
-        "step": step,
-        "model": model.state_dict(),
-        "optimizer": optimizer.state_dict(),
-        "schedule": schedule.state_dict(),
-        "torch_rng": torch.get_rng_state(),
-    }
-    # Write then rename, so that a kill mid-save leaves the previous checkpoint intact
-    partial = path.with_suffix(".partial")
-    torch.save(state, partial)
-    os.replace(partial, path)
-
-
-def _resume(path: Path, config: TrainingConfig, model, optimizer, schedule) -> int:
-    if not path.exists():
-        return 0
-    state = torch.load(path, map_location="cpu", weights_only=False)
-    if state["config"] != asdict(config):
-        raise ValueError(f"{path} was made with other settings ({state['config']}); use them or another --out")
-    model.load_state_dict(state["model"])
-    optimizer.load_state_dict(state["optimizer"])
-    schedule.load_state_dict(state["schedule"])
-    torch.set_rng_state(state["torch_rng"])
-    print(f"resuming from step {state['step']:,}", flush=True)
-    return state["step"]
 
 
 def training_recipe(config: TrainingConfig) -> dict:
