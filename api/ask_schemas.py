@@ -4,35 +4,20 @@ from typing import Annotated
 
 from pydantic import BaseModel, BeforeValidator, Field, field_validator
 
-from api.schemas import (
-    AskOut,
-    FiltersIn,
-    IncludePassages,
-    MaxAnswers,
-    QuestionText,
-    ReaderChoice,
-    Request,
-    TopK,
-    checked_question,
-)
+from api.schemas import AskOptions, AskOut, QuestionText, checked_question
 from qa.pipeline import MAX_BATCH_QUESTIONS, MAX_QUESTION_CHARS
 
 # Each item checked as /v1/ask checks its question; a refusal's location names the item (questions.2).
 BatchQuestion = Annotated[QuestionText, BeforeValidator(checked_question)]
 
 
-class AskBatchIn(Request):
+class AskBatchIn(AskOptions):
     questions: list[BatchQuestion] = Field(
         min_length=1,
         max_length=MAX_BATCH_QUESTIONS,
         description=f"1 to {MAX_BATCH_QUESTIONS} questions, each 1 to {MAX_QUESTION_CHARS} characters, not only "
         "spaces; a bad one is a 422 naming its position, counting from 0 (questions.2).",
     )
-    top_k: TopK = 5
-    max_answers: MaxAnswers = 3
-    reader: ReaderChoice = None
-    filters: FiltersIn = Field(default_factory=FiltersIn)
-    include_passages: IncludePassages = False
 
     @field_validator("questions", mode="before")
     @classmethod

@@ -158,13 +158,18 @@ ReaderChoice = Annotated[
 IncludePassages = Annotated[bool, Field(strict=True, description="Also return the retrieved passages.")]
 
 
-class AskIn(Request):
-    question: QuestionText = Field(description=f"The question, 1 to {MAX_QUESTION_CHARS} characters, not only spaces.")
+class AskOptions(Request):
+    """How /v1/ask and /v1/ask/batch answer: the options besides the question(s)."""
+
     top_k: TopK = 5
     max_answers: MaxAnswers = 3
     reader: ReaderChoice = None
     filters: FiltersIn = Field(default_factory=FiltersIn)
     include_passages: IncludePassages = False
+
+
+class AskIn(AskOptions):
+    question: QuestionText = Field(description=f"The question, 1 to {MAX_QUESTION_CHARS} characters, not only spaces.")
 
     @field_validator("question", mode="before")
     @classmethod

@@ -7,23 +7,16 @@ import pytest
 from fastapi.testclient import TestClient
 
 from api.ask_schemas import AskBatchIn
-from api.main import create_app
-from api.settings import ServiceSettings
 from qa.models import InvalidInputError
 from qa.pipeline import MAX_BATCH_QUESTIONS, Pipeline
 from tests.conftest import SPUTNIK_ID, TASS_ID
+from tests.test_api import _client
 
 QUESTIONS = [
     "Who is the Russian defence minister?",
     "What is the recipe for sourdough bread?",
     "Who is the Russian foreign minister?",
 ]
-
-
-def _client(pipeline: Pipeline) -> Iterator[TestClient]:
-    app = create_app(ServiceSettings(index_dir=pipeline.index.index_dir), pipeline=pipeline)
-    with TestClient(app, base_url="http://127.0.0.1:8000") as client:
-        yield client
 
 
 @pytest.fixture
