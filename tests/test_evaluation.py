@@ -87,6 +87,11 @@ def test_evaluate_reports_every_figure(tmp_path: Path, encoder) -> None:
     assert answers["exact_match"] >= 50 and answers["f1"] >= answers["exact_match"]
     assert 0 <= answers["ece"] <= 1 and 0 <= answers["f1_with_threshold"] <= answers["f1"]
     assert sum(row["count"] for row in answers["reliability"]) == report["questions"]
+    # Every question has a score of at least 0: the lowest threshold answers all of them.
+    curve = answers["risk_coverage"]
+    assert curve[0]["answered"] == 1.0 and 0 <= curve[0]["right_of_answered"] <= 1
+    at_threshold = [row for row in curve if row["threshold"] <= answers["threshold"]][-1]
+    assert answers["answered"] <= at_threshold["answered"]
     assert report["latency_ms"]["p50"] > 0 and report["latency_ms"]["read_p50"] > 0
     assert report["ingestion"]["passages_per_s"] > 0 and report["ingestion"]["bare_encode_passages_per_s"] > 0
 

@@ -10,7 +10,14 @@ from hypothesis import strategies as st
 from qa.models import Passage, ScoredPassage
 from qa.pipeline import Pipeline
 from qa.readers import Question
-from qa.readers.calibration import FEATURES, Calibration, expected_calibration_error, fit_logistic, reliability
+from qa.readers.calibration import (
+    FEATURES,
+    Calibration,
+    expected_calibration_error,
+    fit_logistic,
+    reliability,
+    risk_coverage,
+)
 from qa.readers.span import SHIPPED_MODEL, SpanModel, load_span_model
 from qa.readers.windows import best_spans, tokenize_windows
 from qa.training.examples import Example, label_windows
@@ -194,6 +201,17 @@ def test_reliability_table_shows_where_scores_are_too_high() -> None:
     assert table[2]["confidence"] == 0.93  # over 0.5 right: too high in that bin
     # The error is the bins' gaps weighted by their size.
     assert abs(expected_calibration_error(scores, right) - (0.05 + 2 * 0.865 + 2 * 0.43) / 5) < 1e-9
+
+
+def test_risk_coverage_trades_answered_questions_for_right_ones() -> None:
+    scores = np.array([0.1, 0.3, 0.55, 0.7, 0.9])
+    right = np.array([0.0, 0.0, 1.0, 0.0, 1.0])
+    curve = {row["threshold"]: (row["answered"], row["right_of_answered"]) for row in risk_coverage(scores, right)}
+    assert curve[0.0] == (1.0, 0.4)
+    assert curve[0.5] == (0.6, round(2 / 3, 4))
+    assert curve[0.75] == (0.2, 1.0)
+    assert curve[0.95] == (0.0, None)  # nothing answered: no share right to report
+    assert list(curve) == sorted(curve) and len(curve) == 20
 
 
 def test_calibration_file_with_other_features_is_refused(tmp_path) -> None:

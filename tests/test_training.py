@@ -17,7 +17,14 @@ from qa.evaluation.squad import SquadQuestion
 from qa.readers.calibration import Calibration, expected_calibration_error
 from qa.readers.span import SHIPPED_MODEL
 from qa.training import trainer
-from qa.training.calibrate import Reading, balanced_sample, calibrate_reader, ece_on_unseen_files, fit_at_standard
+from qa.training.calibrate import (
+    Reading,
+    balanced_sample,
+    calibrate_reader,
+    choose_threshold,
+    ece_on_unseen_files,
+    fit_at_standard,
+)
 from qa.training.examples import is_held_out, load_examples
 from qa.training.trainer import TrainingConfig, train_reader
 from tests.training_data import squad_file, tiny_config
@@ -173,6 +180,28 @@ def test_scores_are_set_at_three_references_when_most_questions_have_one() -> No
     # A fit blind to the reference count scores the three-reference questions too low.
     blind, _ = fit_at_standard(readings(np.ones_like(references)))
     assert blind.probability(evidence[three][:, None]).mean() < right[three].mean() - 0.1
+
+
+def test_the_threshold_is_the_lowest_score_whose_answers_are_right_often_enough() -> None:
+    rng = np.random.default_rng(8)
+    evidence = rng.uniform(-4, 4, size=4000)
+    right = rng.random(4000) < 1 / (1 + np.exp(-evidence))
+    # Half the questions have three references (the shipped standard), half one; the one-reference
+    # ones are judged wrong whatever they say, so they would push the threshold to the top if read.
+    references = np.where(np.arange(4000) % 2 == 0, 3, 1)
+    readings = [
+        Reading(np.array([[x, np.log(n)]]), np.array([float(r and n == 3)]), [(f"a/{i}", 0, 1)], True, "a")
+        for i, (x, n, r) in enumerate(zip(evidence, references, right, strict=True))
+    ]
+    identity = Calibration((1.0,), 0.0, 0.5)
+    threshold, answered = choose_threshold(identity, readings, precision=0.88)
+    scores, judged = 1 / (1 + np.exp(-evidence[::2])), right[::2]
+    share_right = judged[scores >= threshold].mean()
+    assert share_right >= 0.88 and judged[scores >= threshold - 0.02].mean() < 0.88
+    assert answered["questions"] == 2000 and answered["right_of_answered"] == round(float(share_right), 4)
+    assert answered["answerable"] == round(float((scores >= threshold).mean()), 4) and answered["unanswerable"] is None
+    # A looser target answers more.
+    assert choose_threshold(identity, readings, precision=0.7)[0] < threshold
 
 
 def test_a_deployment_recalibrates_on_every_article_of_its_own_questions(tmp_path: Path, encoder) -> None:

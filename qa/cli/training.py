@@ -42,6 +42,12 @@ def register(commands: Commands, settings: Settings) -> None:
         help="--data holds questions about your own reports that the model never trained on: "
         "read every article, not the held-out 8%%",
     )
+    calibrate.add_argument(
+        "--precision",
+        type=float,
+        default=0.88,
+        help="the threshold is the lowest score at which held-out answers are right this often (default 0.88)",
+    )
 
     _register_retriever(commands)
 
@@ -151,8 +157,12 @@ def _calibrate(args: argparse.Namespace, settings: Settings) -> int:
     from embeddings.encoder import Encoder
     from qa.training.calibrate import calibrate_reader
 
+    if not 0 < args.precision < 1:
+        raise ValueError(f"--precision must lie between 0 and 1, got {args.precision}")
     files, encoder = _data_files(args.data), Encoder(settings.model_path)
-    report = calibrate_reader(args.model, files, encoder, limit=args.limit, all_articles=args.all_articles)
+    report = calibrate_reader(
+        args.model, files, encoder, limit=args.limit, all_articles=args.all_articles, precision=args.precision
+    )
     print(json.dumps(report, indent=2))
     return 0
 

@@ -14,7 +14,7 @@ from qa.index.embedded import EmbeddedIndex
 from qa.models import Passage, Precision, ScoredPassage
 from qa.pipeline import Pipeline
 from qa.readers import Question, Reader, SpanReader, choose_reader, default_readers
-from qa.readers.calibration import expected_calibration_error, reliability
+from qa.readers.calibration import expected_calibration_error, reliability, risk_coverage
 
 RECALL_AT = (1, 5, 20)
 
@@ -50,11 +50,11 @@ def evaluate(
 
     Returns:
         {"retrieval": {mode: {"recall@1", "recall@5", "recall@20", "mrr@20"}}, "answers": {"exact_match",
-        "f1", "answered", "f1_with_threshold", "ece", "reliability"}, "latency_ms": {"p50", "p95", "read_p50"},
-        "ingestion": {...}, "questions", "documents", "passages"}. EM/F1 score the top answer whatever
-        its score; `f1_with_threshold` counts answers below the reader's threshold as no answer, and
-        `ece` is the expected calibration error of the top answer's score (right: F1 >= 0.5), and
-        `reliability` its table by score bin.
+        "f1", "answered", "right_of_answered", "f1_with_threshold", "ece", "reliability", "risk_coverage"},
+        "latency_ms": {"p50", "p95", "read_p50"}, "ingestion": {...}, "questions", "documents", "passages"}.
+        EM/F1 score the top answer whatever its score; "answered" and "f1_with_threshold" apply the
+        reader's threshold, "right_of_answered" is the share right (F1 >= 0.5) of those answered, "ece"
+        the top answer's calibration error, with its "reliability" table and "risk_coverage" curve.
     """
     documents, questions = _load(path, limit, seed)
     readers = default_readers(model_dir, precision)
@@ -128,13 +128,16 @@ def _answers(pipeline: Pipeline, questions: list, top_k: int, reader: Reader) ->
         f1.append(_best(f1_score, prediction, question))
     scores_array, f1_array = np.array(scores), np.array(f1)
     right = (f1_array >= 0.5).astype(float)
+    answered = scores_array >= threshold
     answers = {
         **_em_f1(em, f1),
-        "answered": _share(score >= threshold for score in scores),
-        "f1_with_threshold": round(100 * float(np.mean(np.where(scores_array >= threshold, f1_array, 0.0))), 2),
+        "answered": round(float(answered.mean()), 4),
+        "right_of_answered": round(float(right[answered].mean()), 4) if answered.any() else None,
+        "f1_with_threshold": round(100 * float(np.mean(np.where(answered, f1_array, 0.0))), 2),
         "threshold": threshold,
         "ece": round(expected_calibration_error(scores_array, right), 4),
         "reliability": reliability(scores_array, right),
+        "risk_coverage": risk_coverage(scores_array, right),
     }
     latency = {**_percentiles(latencies), "read_p50": _percentiles(reading)["p50"]}
     return answers, latency

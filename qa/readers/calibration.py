@@ -94,6 +94,27 @@ def reliability(probabilities: np.ndarray, labels: np.ndarray, bins: int = 10) -
     ]
 
 
+def risk_coverage(probabilities: np.ndarray, labels: np.ndarray, step: float = 0.05) -> list[dict]:
+    """What each threshold would answer, and how often those answers are right: the risk-coverage curve.
+
+    Args:
+        probabilities: each question's top answer score.
+        labels: 1 where that answer was right, else 0.
+        step: distance between the thresholds tried, from 0 up to below 1 (default 0.05).
+
+    Returns:
+        [{"threshold", "answered", "right_of_answered"}], lowest threshold first: the share of questions
+        whose score reaches the threshold, and the share right among those (None when none reach it).
+    """
+    probabilities, labels = np.asarray(probabilities, dtype=float), np.asarray(labels, dtype=float)
+    curve = []
+    for threshold in np.round(np.arange(0.0, 1.0, step), 4).tolist():
+        answered = probabilities >= threshold
+        right = round(float(labels[answered].mean()), 4) if answered.any() else None
+        curve.append({"threshold": threshold, "answered": round(float(answered.mean()), 4), "right_of_answered": right})
+    return curve
+
+
 def expected_calibration_error(probabilities: np.ndarray, labels: np.ndarray, bins: int = 10) -> float:
     """The mean |accuracy - confidence| over equal-width probability bins, weighted by bin size."""
     table = _bins(probabilities, labels, bins)

@@ -15,7 +15,7 @@ from qa.index.embedded import EmbeddedIndex
 from qa.models import Document, ScoredPassage
 from qa.pipeline import Pipeline
 from qa.readers import Question, SentenceReader
-from qa.readers.calibration import Calibration, expected_calibration_error, fit_logistic
+from qa.readers.calibration import Calibration, expected_calibration_error, fit_logistic, risk_coverage
 from qa.readers.span import SpanEvidence, SpanModel
 from qa.training.examples import is_held_out
 from qa.training.trainer import read_recipe
@@ -25,6 +25,8 @@ ANSWERS_PER_QUESTION = 3  # the service returns up to 3 answers by default; fit 
 # wrong. The fit sees each question's reference count and the shipped scores are set at this one:
 # three annotators' answers, as in SQuAD dev.
 REFERENCE_STANDARD = 3
+# The default threshold answers whenever held-out answers scored that high are right this often.
+PRECISION_TARGET = 0.88
 
 
 @dataclass(frozen=True)
@@ -43,7 +45,13 @@ class Reading:
 
 # Over 60 lines: the calibration recipe (read, fit on half, measure on the other, fit on all) in order.
 def calibrate_reader(
-    model_dir: Path, data: list[Path], encoder: Encoder, limit: int = 3000, top_k: int = 5, all_articles: bool = False
+    model_dir: Path,
+    data: list[Path],
+    encoder: Encoder,
+    limit: int = 3000,
+    top_k: int = 5,
+    all_articles: bool = False,
+    precision: float = PRECISION_TARGET,
 ) -> dict:
     """Read held-out training questions open-book, fit the calibration, pick the threshold, save both.
 
@@ -58,6 +66,7 @@ def calibrate_reader(
         top_k: passages read per question (default 5).
         all_articles: read every article of `data`, not the held-out slice (default False): for
             questions about a deployment's own kind of reports, which the model never trained on.
+        precision: the share of answers that must be right at the threshold (default 0.88); see `_threshold`.
 
     Returns:
         The figures written to `model_dir/calibration.json` and reported for the model card.
@@ -93,7 +102,7 @@ def calibrate_reader(
     ece_at_standard = expected_calibration_error(*_top_answers(calibration, at_standard)) if at_standard else None
     # Then fit the shipped calibration on all, its scores set at the standard reference count.
     calibration, per_log_reference = fit_at_standard(answerable)
-    threshold, answered = _threshold(calibration, [_without_references(r) for r in readings])
+    threshold, answered = choose_threshold(calibration, readings, precision)
     kind = "questions from every article of" if all_articles else "held-out training questions"
     fitted_on = f"{len(answerable)} {kind} ({', '.join(p.name for p in data)})"
     Calibration(calibration.weights, calibration.bias, threshold, fitted_on).save(model_dir / "calibration.json")
@@ -106,6 +115,7 @@ def calibrate_reader(
         "ece_top_answer_unseen_file": ece_on_unseen_files(answerable),
         "threshold": threshold,
         "answered_at_threshold": answered,
+        "risk_coverage": risk_coverage(*_top_answers(calibration, _at_standard(answerable))),
         "weights": list(calibration.weights),
         "bias": calibration.bias,
         "weight_per_log_reference": per_log_reference,
@@ -249,16 +259,37 @@ def _top_answers(calibration: Calibration, readings: list[Reading]) -> tuple[np.
     )
 
 
-def _threshold(calibration: Calibration, readings: list[Reading]) -> tuple[float, dict]:
-    """The threshold that maximises right answers minus wrong ones over answerable and unanswerable questions."""
-    probabilities, right = _top_answers(calibration, readings)
-    answerable = np.array([r.answerable for r in readings])
+def _at_standard(readings: list[Reading]) -> list[Reading]:
+    """The readings of questions with the standard reference count, without that feature: shipped scores
+    and right-or-wrong judged alike. All readings when none has it (a deployment's one-reference questions).
+    """
+    standard = [r for r in readings if r.features[0, -1] == _log_references(REFERENCE_STANDARD)]
+    return [_without_references(r) for r in standard or readings]
+
+
+def choose_threshold(calibration: Calibration, readings: list[Reading], precision: float) -> tuple[float, dict]:
+    """The lowest threshold at which the held-out answerable questions it answers are right `precision` of the time.
+
+    Only questions with the standard reference count choose it, since the shipped scores are set at that
+    count: against one reference, right answers worded otherwise would count as wrong and push it up.
+    Where no threshold reaches `precision`, the one that comes nearest.
+    """
+    chosen = _at_standard(readings)
+    probabilities, right = _top_answers(calibration, chosen)
+    answerable = np.array([r.answerable for r in chosen])
     candidates = np.round(np.arange(0.05, 0.951, 0.01), 2)
-    utility = [(right[probabilities >= t].sum() - (1 - right[probabilities >= t]).sum()) for t in candidates]
-    threshold = float(candidates[int(np.argmax(utility))])
+    shares = [
+        right[answerable & (probabilities >= t)].mean() if (probabilities[answerable] >= t).any() else 0.0
+        for t in candidates
+    ]
+    reaching = [t for t, share in zip(candidates, shares, strict=True) if share >= precision]
+    threshold = float(reaching[0] if reaching else candidates[int(np.argmax(shares))])
     answered = probabilities >= threshold
     return threshold, {
+        "questions": int(answerable.sum()),
         "answerable": round(float(answered[answerable].mean()), 4),
-        "answerable_and_right": round(float((answered & (right == 1))[answerable].mean()), 4),
-        "unanswerable": round(float(answered[~answerable].mean()), 4),
+        "right_of_answered": round(float(right[answered & answerable].mean()), 4)
+        if (answered & answerable).any()
+        else None,
+        "unanswerable": round(float(answered[~answerable].mean()), 4) if (~answerable).any() else None,
     }
