@@ -118,6 +118,10 @@ def test_paragraph_mode_reads_each_question_against_its_own_paragraph(tmp_path: 
     assert report["mode"] == "paragraph" and report["questions"] == 4 and report["windows"] == 4
     assert report["exact_match"] >= 50 and report["f1"] >= report["exact_match"]
     assert report["windows_per_s"] > 0 and report["latency_ms"]["p50"] > 0
+    # The scores given the paragraph are judged as open-book ones are.
+    scores = report["scores"]
+    assert sum(row["count"] for row in scores["reliability"]) == 4 and 0 <= scores["ece"] <= 1
+    assert scores["risk_coverage"][0]["answered"] == 1.0
 
 
 def test_not_squad_is_a_clear_error(tmp_path: Path) -> None:

@@ -156,13 +156,14 @@ def evaluate_paragraphs(
         precision: the reader's arithmetic (default "auto"; see `SpanModel`).
 
     Returns:
-        {"exact_match", "f1", "questions", "windows", "windows_per_s", "latency_ms": {"p50", "p95"}, "reader"},
-        "reader" being the span reader's settings (its precision among them).
+        {"exact_match", "f1", "questions", "windows", "windows_per_s", "latency_ms": {"p50", "p95"}, "reader",
+        "scores"}, "reader" being the span reader's settings (its precision among them) and "scores" the
+        top answers' calibration given the paragraph: {"ece", "reliability", "risk_coverage"} as `evaluate`'s.
     """
     documents, questions = _load(path, limit, seed)
     by_id = {document.id: document for document in documents}
     reader = SpanReader(model_dir, precision=precision)
-    em, f1, latencies = [], [], []
+    em, f1, scores, latencies = [], [], [], []
     for question in tqdm(questions, desc="read"):
         document = by_id[question.document_id]
         paragraph = Passage(0, document.id, 0, len(document.text), document.text, ())
@@ -170,9 +171,11 @@ def evaluate_paragraphs(
         spans = reader.read(Question(question.question, np.zeros(0)), [ScoredPassage(paragraph, 1.0, 1)], 1)
         latencies.append((time.perf_counter() - started) * 1000)
         prediction = document.text[spans[0].start : spans[0].end] if spans else ""
+        scores.append(spans[0].score if spans else 0.0)
         em.append(_best(exact_match, prediction, question))
         f1.append(_best(f1_score, prediction, question))
     windows = reader.model.windows_read
+    right = (np.array(f1) >= 0.5).astype(float)
     return {
         "file": str(path),
         "mode": "paragraph",
@@ -182,6 +185,11 @@ def evaluate_paragraphs(
         "windows": windows,
         "windows_per_s": round(windows / (sum(latencies) / 1000), 1),
         "latency_ms": _percentiles(latencies),
+        "scores": {
+            "ece": round(expected_calibration_error(np.array(scores), right), 4),
+            "reliability": reliability(np.array(scores), right),
+            "risk_coverage": risk_coverage(np.array(scores), right),
+        },
     }
 
 
