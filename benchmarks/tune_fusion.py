@@ -21,7 +21,7 @@ from pathlib import Path
 from embeddings.encoder import Encoder
 from qa.evaluation.squad import SquadQuestion, load_squad
 from qa.index.embedded import EmbeddedIndex
-from qa.retrieval.hybrid import HybridRetriever
+from qa.retrieval.hybrid import Hit, HybridRetriever
 
 RRF_KS = (5, 10, 20, 60)
 WEIGHTS = list(itertools.product((0.0, 0.5, 1.0), (1.0, 2.0, 3.0, 4.0), (0.0, 1.0, 2.0)))
@@ -33,9 +33,9 @@ class RecordingRetriever(HybridRetriever):
 
     last: Rankings = []
 
-    def _fuse(self, rankings: Rankings, top_k: int):
+    def fuse(self, rankings: Rankings, top_k: int) -> list[Hit]:
         self.last = rankings
-        return super()._fuse(rankings, top_k)
+        return super().fuse(rankings, top_k)
 
 
 def record(path: Path, encoder: Encoder, limit: int | None) -> tuple[list[Rankings], list[set[int]]]:
@@ -94,14 +94,15 @@ def main() -> None:
         fusion = HybridRetriever(rrf_k, weights)
         per_file = {}
         for name, (rankings, answers) in recorded.items():
-            fused = [[hit.passage_id for hit in fusion._fuse(r, 5)] for r in rankings]
+            fused = [[hit.passage_id for hit in fusion.fuse(r, 5)] for r in rankings]
             per_file[name] = {k: recall(fused, answers, k) for k in (1, 5)}
         never_loses = all(per_file[n][k] >= singles[n][k] for n in per_file for k in (1, 5))
         mean = sum(f[1] + f[5] for f in per_file.values()) / (2 * len(per_file))
         results.append((mean, never_loses, rrf_k, weights, per_file))
     default = HybridRetriever()
     results.sort(key=lambda r: -r[0])
-    shown = results[: args.show] + [r for r in results if (r[2], r[3]) == (default.rrf_k, default.weights)]
+    is_default = [(r[2], r[3]) == (default.rrf_k, default.weights) for r in results]
+    shown = [r for i, r in enumerate(results) if i < args.show or is_default[i]]
     for mean, never_loses, rrf_k, weights, per_file in shown:
         cells = "; ".join(f"{n} {f[1]:.4f}/{f[5]:.4f}" for n, f in per_file.items())
         mark = " (default)" if (rrf_k, weights) == (default.rrf_k, default.weights) else ""

@@ -135,9 +135,7 @@ def _answers(pipeline: Pipeline, questions: list, top_k: int, reader: Reader) ->
         "right_of_answered": round(float(right[answered].mean()), 4) if answered.any() else None,
         "f1_with_threshold": round(100 * float(np.mean(np.where(answered, f1_array, 0.0))), 2),
         "threshold": threshold,
-        "ece": round(expected_calibration_error(scores_array, right), 4),
-        "reliability": reliability(scores_array, right),
-        "risk_coverage": risk_coverage(scores_array, right),
+        **_score_quality(scores_array, right),
     }
     latency = {**_percentiles(latencies), "read_p50": _percentiles(reading)["p50"]}
     return answers, latency
@@ -175,7 +173,6 @@ def evaluate_paragraphs(
         em.append(_best(exact_match, prediction, question))
         f1.append(_best(f1_score, prediction, question))
     windows = reader.model.windows_read
-    right = (np.array(f1) >= 0.5).astype(float)
     return {
         "file": str(path),
         "mode": "paragraph",
@@ -185,11 +182,16 @@ def evaluate_paragraphs(
         "windows": windows,
         "windows_per_s": round(windows / (sum(latencies) / 1000), 1),
         "latency_ms": _percentiles(latencies),
-        "scores": {
-            "ece": round(expected_calibration_error(np.array(scores), right), 4),
-            "reliability": reliability(np.array(scores), right),
-            "risk_coverage": risk_coverage(np.array(scores), right),
-        },
+        "scores": _score_quality(np.array(scores), (np.array(f1) >= 0.5).astype(float)),
+    }
+
+
+def _score_quality(scores: np.ndarray, right: np.ndarray) -> dict:
+    """How well the top answers' scores say which are right: calibration error, reliability, risk-coverage."""
+    return {
+        "ece": round(expected_calibration_error(scores, right), 4),
+        "reliability": reliability(scores, right),
+        "risk_coverage": risk_coverage(scores, right),
     }
 
 

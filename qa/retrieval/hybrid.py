@@ -102,9 +102,10 @@ class HybridRetriever:
             pid: float(np.max(sentences[pid] @ vector)) for pid in candidates if len(sentences.get(pid, ()))
         }
         sentence_ids = sorted(best_sentence, key=lambda pid: -best_sentence[pid])
-        return self._fuse([dense_ids.tolist(), sparse_ids.tolist(), sentence_ids], top_k)
+        return self.fuse([dense_ids.tolist(), sparse_ids.tolist(), sentence_ids], top_k)
 
-    def _fuse(self, rankings: list[list[int]], top_k: int) -> list[Hit]:
+    def fuse(self, rankings: list[list[int]], top_k: int) -> list[Hit]:
+        """The top_k passages of the dense, BM25 and best-sentence rankings (ids, best first), fused."""
         fused: dict[int, float] = {}
         for ranking, weight in zip(rankings, self.weights, strict=True):
             for rank, passage_id in enumerate(ranking, start=1):

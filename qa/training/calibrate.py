@@ -66,7 +66,7 @@ def calibrate_reader(
         top_k: passages read per question (default 5).
         all_articles: read every article of `data`, not the held-out slice (default False): for
             questions about a deployment's own kind of reports, which the model never trained on.
-        precision: the share of answers that must be right at the threshold (default 0.88); see `_threshold`.
+        precision: the share of answers that must be right at the threshold (default 0.88); see `choose_threshold`.
 
     Returns:
         The figures written to `model_dir/calibration.json` and reported for the model card.
@@ -277,13 +277,13 @@ def choose_threshold(calibration: Calibration, readings: list[Reading], precisio
     chosen = _at_standard(readings)
     probabilities, right = _top_answers(calibration, chosen)
     answerable = np.array([r.answerable for r in chosen])
-    candidates = np.round(np.arange(0.05, 0.951, 0.01), 2)
-    shares = [
-        right[answerable & (probabilities >= t)].mean() if (probabilities[answerable] >= t).any() else 0.0
-        for t in candidates
+    curve = [
+        (row["threshold"], row["right_of_answered"] or 0.0)
+        for row in risk_coverage(probabilities[answerable], right[answerable], step=0.01)
+        if 0.05 <= row["threshold"] <= 0.95
     ]
-    reaching = [t for t, share in zip(candidates, shares, strict=True) if share >= precision]
-    threshold = float(reaching[0] if reaching else candidates[int(np.argmax(shares))])
+    reaching = [t for t, share in curve if share >= precision]
+    threshold = float(reaching[0] if reaching else max(curve, key=lambda point: point[1])[0])
     answered = probabilities >= threshold
     return threshold, {
         "questions": int(answerable.sum()),
