@@ -1,4 +1,4 @@
-"""Commands that make the trained models: train-reader, calibrate-reader, export-reader, train-retriever."""
+"""Commands that make the trained models: train-, average-, calibrate- and export-reader, train-retriever."""
 
 import argparse
 import json
@@ -48,6 +48,13 @@ def register(commands: Commands, settings: Settings) -> None:
         default=0.88,
         help="the threshold is the lowest score at which held-out answers are right this often (default 0.88)",
     )
+
+    summary = "Average two span readers weight by weight (both continued from one model)."
+    average = add_command(commands, "average-readers", _average, summary)
+    average.add_argument("--model", type=Path, required=True, help="a reader folder; its recipe is kept")
+    average.add_argument("--with", dest="other", type=Path, required=True, help="the reader averaged in")
+    average.add_argument("--other-share", type=float, required=True, help="its weight, between 0 and 1")
+    average.add_argument("--out", type=Path, required=True, help="the new reader's folder")
 
     _register_retriever(commands)
 
@@ -164,6 +171,14 @@ def _calibrate(args: argparse.Namespace, settings: Settings) -> int:
         args.model, files, encoder, limit=args.limit, all_articles=args.all_articles, precision=args.precision
     )
     print(json.dumps(report, indent=2))
+    return 0
+
+
+def _average(args: argparse.Namespace, settings: Settings) -> int:
+    from qa.training.average import average_readers
+
+    out = average_readers(args.model, args.other, args.other_share, args.out)
+    print(f"wrote {shown(out)}: run export-reader and calibrate-reader on it")
     return 0
 
 
