@@ -47,16 +47,18 @@ class HybridRetriever:
 
     Args:
         rrf_k: RRF's rank offset (default 5).
-        weights: RRF weights of the dense, BM25 and best-sentence rankings (default 1, 2, 2).
-            This and `rrf_k` were chosen on held-out SQuAD training data, never on eval/, against
-            unweighted dense + BM25 RRF with k=60 (figures in BENCHMARKS.md).
+        weights: RRF weights of the dense, BM25 and best-sentence rankings (default 0, 1, 1: the
+            passage vector proposes candidates but only BM25 and the best sentence rank them).
+            This and `rrf_k` were chosen on held-out articles of five kinds of training text, never
+            on eval/, as the best setting that loses to neither ranking alone on any of them
+            (`benchmarks/tune_fusion.py`; figures in BENCHMARKS.md).
         depth: how many candidates the dense and BM25 rankings each propose, at least (default 50).
     """
 
     def __init__(
         self,
         rrf_k: int = 5,
-        weights: tuple[float, float, float] = (1.0, 2.0, 2.0),
+        weights: tuple[float, float, float] = (0.0, 1.0, 1.0),
         depth: int = 50,
     ):
         self.rrf_k = rrf_k
