@@ -7,11 +7,12 @@ from pathlib import Path
 from safetensors import safe_open
 from safetensors.torch import save_file
 
+from qa.readers.onnx_encoder import ENCODER_FILE
+from qa.training.parts import WEIGHTS
 from qa.training.trainer import RECIPE, read_recipe
 
-WEIGHTS = "model.safetensors"
 # Written from the weights, so an average must make its own (export-reader, calibrate-reader).
-DERIVED = ("encoder.int8.onnx", "calibration.json")
+DERIVED = (ENCODER_FILE, "calibration.json")
 
 
 def average_readers(model: Path, other: Path, other_share: float, out: Path) -> Path:
