@@ -75,10 +75,13 @@ def main() -> None:
         metavar="RRF_K:DENSE,BM25,SENTENCE",
         help="measure only this setting (repeatable; e.g. 5:0,1,1), as on eval/ files, where nothing is chosen",
     )
+    parser.add_argument(
+        "--model", type=Path, help="embedding model folder, e.g. a trained retriever (default: the packaged MiniLM)"
+    )
     args = parser.parse_args()
     settings = args.only or [(rrf_k, weights) for rrf_k, weights in itertools.product(RRF_KS, WEIGHTS) if any(weights)]
 
-    encoder = Encoder()
+    encoder = Encoder(args.model)
     recorded = {path.stem: record(path, encoder, args.limit) for path in args.files}
     singles = {}
     for name, (rankings, answers) in recorded.items():
