@@ -1,5 +1,6 @@
 """The embedded index (SQLite + FAISS + BM25 in one folder): the Index contract, files on disk, crash recovery."""
 
+import copy
 from pathlib import Path
 
 import numpy as np
@@ -144,8 +145,85 @@ def test_an_index_refuses_another_model_of_the_same_dimension(
     encode = encoder.encode
     # Another 384-dimension model: the same length of vector, pointing elsewhere.
     monkeypatch.setattr(encoder, "encode", lambda texts: np.roll(encode(texts), 7, axis=1))
+    with pytest.raises(ValueError, match=r"embedded by another model.*reportqa reindex --index-dir"):
+        EmbeddedIndex(index_dir, encoder)
+
+
+def _other_model(encoder: Encoder) -> Encoder:
+    """Another 384-dimension model: the same texts' vectors with their coordinates rotated, so the same
+    passages rank alike, but no vector it makes matches the packaged model's."""
+    other = copy.copy(encoder)
+    other.model_path = Path("other-model")
+    other.encode = lambda texts: np.roll(encoder.encode(texts), 7, axis=1)  # type: ignore[method-assign]
+
+    def encode_with_spans(texts, spans):  # type: ignore[no-untyped-def]
+        vectors, span_vectors = encoder.encode_with_spans(texts, spans)
+        return np.roll(vectors, 7, axis=1), [np.roll(rows, 7, axis=1) for rows in span_vectors]
+
+    other.encode_with_spans = encode_with_spans  # type: ignore[method-assign]
+    return other
+
+
+def _sentence_vectors(index_dir: Path) -> dict[int, np.ndarray]:
+    store = open_store(index_dir)
+    try:
+        return store.sentence_vectors(store.passage_ids().tolist())
+    finally:
+        store.close()
+
+
+def test_reindex_re_embeds_an_index_for_another_model_in_place(corpus_index: EmbeddedIndex, encoder: Encoder) -> None:
+    index_dir, other = corpus_index.index_dir, _other_model(encoder)
+    question = "Who met the Serbian defence minister?"
+    vector = encoder.encode([question])[0]
+    before = [hit.passage.id for hit in corpus_index.retrieve(question, vector, 3)]
+    ids, sentences = _stored_ids(index_dir), _sentence_vectors(index_dir)
+    corpus_index.close()
+    reindexed = EmbeddedIndex(index_dir, other, repair=True)
+    # The same passages and ids, every vector now the other model's.
+    assert np.array_equal(_stored_ids(index_dir), ids) and np.array_equal(_saved_vector_ids(index_dir), ids)
+    for passage_id, rows in _sentence_vectors(index_dir).items():
+        assert np.allclose(rows.astype(np.float32), np.roll(sentences[passage_id], 7, axis=1), atol=2e-3)
+    rotated = np.roll(vector, 7)
+    assert [hit.passage.id for hit in reindexed.retrieve(question, rotated, 3)] == before
+    reindexed.close()
+    assert EmbeddedIndex(index_dir, other).count_documents() == 2  # opens without a repair
     with pytest.raises(ValueError, match="embedded by another model"):
         EmbeddedIndex(index_dir, encoder)
+
+
+def test_a_re_embedding_cut_short_is_refused_until_reindex_runs_again(
+    corpus_index: EmbeddedIndex, encoder: Encoder
+) -> None:
+    index_dir, other = corpus_index.index_dir, _other_model(encoder)
+    ids = _stored_ids(index_dir)
+    corpus_index.close()
+    crashing = _other_model(encoder)
+
+    def fail(texts, spans):  # type: ignore[no-untyped-def]
+        raise KeyboardInterrupt  # as a kill part way through would leave it
+
+    crashing.encode_with_spans = fail  # type: ignore[method-assign]
+    with pytest.raises(KeyboardInterrupt):
+        EmbeddedIndex(index_dir, crashing, repair=True)
+    for model in (encoder, other):
+        with pytest.raises(ValueError, match=r"being re-embedded.*reportqa reindex"):
+            EmbeddedIndex(index_dir, model)
+    EmbeddedIndex(index_dir, other, repair=True).close()
+    assert np.array_equal(_saved_vector_ids(index_dir), ids)
+    assert EmbeddedIndex(index_dir, other).count_documents() == 2
+
+
+def test_a_process_open_during_a_reindex_for_another_model_stops_answering(
+    corpus_index: EmbeddedIndex, encoder: Encoder
+) -> None:
+    vector = encoder.encode(["Who met Vucic?"])[0]
+    assert corpus_index.retrieve("Who met Vucic?", vector, 1)
+    EmbeddedIndex(corpus_index.index_dir, _other_model(encoder), repair=True).close()
+    with pytest.raises(IndexFilesError, match="re-embedded by another model"):
+        corpus_index.retrieve("Who met Vucic?", vector, 1)
+    with pytest.raises(IndexFilesError, match="re-embedded by another model"):
+        corpus_index.add_documents([Document("harbour", "The harbour reopened on Monday.")])
 
 
 def test_corrupt_store_is_named(tmp_path: Path, encoder: Encoder) -> None:

@@ -30,7 +30,7 @@ def register(commands: Commands, settings: Settings) -> None:
         help="load and embed on Ray Data with this many workers (the `scale` extra): on the cluster RAY_ADDRESS "
         "names, else on a local Ray",
     )
-    summary = "Rebuild the vectors and BM25 from the store (repairs missing or corrupt vectors)."
+    summary = "Rebuild the vectors and BM25 from the store (repairs them; re-embeds for another model)."
     add_command(commands, "reindex", _reindex, summary, settings)
     add_command(commands, "documents", _documents, "List the indexed reports.", settings)
     delete = add_command(commands, "delete", _delete, "Delete a report with its passages and vectors.", settings)

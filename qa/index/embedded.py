@@ -21,7 +21,7 @@ from qa.index.base import (
 )
 from qa.index.folder import LOCK_FILE, STORE_FILE, VECTORS_FILE, open_store
 from qa.index.locking import file_lock
-from qa.index.model_check import check_embedding_model
+from qa.index.model_check import REEMBEDDING, check_embedding_model, record_embedding_model
 from qa.index.passages import NewPassage, changes_to_write, embed_documents
 from qa.ingest.splitter import PassageSplitter
 from qa.models import Document, Filters, Passage, ScoredPassage, shown
@@ -72,13 +72,16 @@ class EmbeddedIndex(Index):
         self._splitter = PassageSplitter(encoder.tokenize, splitter_tokens, overlap_tokens)
         self._store = open_store(self.index_dir)
         self._lock = threading.RLock()
-        check_embedding_model(self._store, encoder, shown(self.index_dir))
+        reembed = check_embedding_model(self._store, encoder, shown(self.index_dir), self._reembed_hint(), repair)
+        self._model_record = self._store.setting("embedding_probe")
         self._sparse = keywords or SparseIndex()
         self._sparse_stale = True
         self._retriever = retriever or HybridRetriever()
         with file_lock(self.index_dir / LOCK_FILE):
             self._generation = self._store.generation()
-            if repair:
+            if reembed:
+                self._vectors = self._reembed(kind)
+            elif repair:
                 self._vectors = self._rebuild_vectors(kind)
             else:
                 self._vectors = self._load_vectors(kind)
@@ -129,6 +132,12 @@ class EmbeddedIndex(Index):
             f"run `reportqa reindex --index-dir {shown(self.index_dir)}` to rebuild the vectors and BM25 from the store"
         )
 
+    def _reembed_hint(self) -> str:
+        return (
+            f"run `reportqa reindex --index-dir {shown(self.index_dir)}` to re-embed it with "
+            f"{shown(self.encoder.model_path)}, or point REPORTQA_MODEL_PATH at the model that built it"
+        )
+
     def _load_vectors(self, kind: str) -> VectorIndex:
         path = self.index_dir / VECTORS_FILE
         repair = self._repair_hint()
@@ -151,6 +160,13 @@ class EmbeddedIndex(Index):
         """Reload the vectors when another process has written since this one last looked."""
         generation = self._store.generation()
         if generation != self._generation:
+            if self._store.setting("embedding_probe") != self._model_record:
+                # `reportqa reindex` re-embedded the index for another model: this process's questions
+                # would be embedded by the old one and silently retrieve the wrong passages.
+                raise IndexFilesError(
+                    f"{shown(self.index_dir)} is being or has been re-embedded by another model since this process "
+                    "opened it: restart it with REPORTQA_MODEL_PATH set to that model once `reportqa reindex` is done"
+                )
             self._reload_vectors()
             self._generation = generation
 
@@ -169,6 +185,35 @@ class EmbeddedIndex(Index):
         self._sparse_stale = True
         with self._store.transaction():
             self._generation = self._store.bump_generation()
+        return vectors
+
+    def _reembed(self, kind: str) -> VectorIndex:
+        """Embed every stored passage and its sentences with this encoder, for an index built by another model.
+
+        The store says "re-embedding" until the last vectors are in: a crash part way leaves an index that
+        no model opens, and `reportqa reindex` starts again. Passages and their ids stay as they are.
+        """
+        with self._store.transaction():
+            self._store.set_setting("embedding_probe", REEMBEDDING)
+            # Processes that have it open notice the change at their next question or write, and stop.
+            self._generation = self._store.bump_generation()
+        vectors = VectorIndex(self.encoder.dimension, kind=kind)
+        ids = self._store.passage_ids().tolist()
+        for first in range(0, len(ids), 256):
+            passages = self._store.passages(ids[first : first + 256])
+            sentences = [[(s - p.start, e - p.start) for s, e in p.sentences] for p in passages]
+            passage_vectors, sentence_vectors = self.encoder.encode_with_spans([p.text for p in passages], sentences)
+            vectors.add(np.array([p.id for p in passages], np.int64), passage_vectors)
+            with self._store.transaction():
+                self._store.set_sentence_vectors(
+                    {p.id: rows for p, rows in zip(passages, sentence_vectors, strict=True)}
+                )
+        vectors.save(self.index_dir / VECTORS_FILE)
+        self._sparse_stale = True
+        with self._store.transaction():
+            record_embedding_model(self._store, self.encoder)
+            self._generation = self._store.bump_generation()
+        self._model_record = self._store.setting("embedding_probe")
         return vectors
 
     def _reconcile(self) -> None:

@@ -81,7 +81,12 @@ class ServerIndex(Index):
         self._stemmer = Stemmer.Stemmer("english")
         self._store = PostgresStore(database_url)
         try:
-            check_embedding_model(self._store, encoder, self._store.name)
+            check_embedding_model(
+                self._store,
+                encoder,
+                self._store.name,
+                "point REPORTQA_MODEL_PATH at the model that built it, or use another database",
+            )
             self._log = VectorChangeLog(self._store)
             with self._store.write_lock():
                 self._vectors = MilvusPassages(milvus_uri, encoder.dimension, collection, kind, milvus_token)

@@ -224,6 +224,13 @@ class DocumentStore(DocumentCatalogue):
         dimension = int(self.setting("embedding_dimension") or 0)
         return {row[0]: np.frombuffer(row[1], dtype=np.float16).reshape(-1, dimension) for row in rows}
 
+    def set_sentence_vectors(self, vectors: dict[int, np.ndarray]) -> None:
+        """Replace these passages' sentence vectors (one row per sentence); call inside `transaction()`."""
+        self._db.executemany(
+            "UPDATE passages SET sentence_vectors = ? WHERE id = ?",
+            [(rows.astype(np.float16).tobytes(), passage_id) for passage_id, rows in vectors.items()],
+        )
+
     def passage_ids(self, filters: Filters | None = None) -> np.ndarray:
         """Ids of all passages, or of those whose document passes the filters."""
         clauses, params = _filter_sql(filters or Filters())
