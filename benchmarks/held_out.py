@@ -31,8 +31,14 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("out", type=Path, help="the SQuAD-format file to write")
     parser.add_argument("files", type=Path, nargs="+", help="training files (SQuAD v1.1 format)")
+    parser.add_argument(
+        "--percent",
+        type=float,
+        default=HELD_OUT_PERCENT,
+        help=f"held-out share in percent (default {HELD_OUT_PERCENT:g}, the reader's; train-retriever holds out 5)",
+    )
     args = parser.parse_args()
-    articles = [article for path in args.files for article in held_out_articles(path)]
+    articles = [article for path in args.files for article in held_out_articles(path, args.percent)]
     questions = sum(len(p["qas"]) for article in articles for p in article["paragraphs"])
     args.out.write_text(json.dumps({"version": "held-out", "data": articles}), encoding="utf-8")
     print(f"{args.out}: {len(articles)} articles, {questions} questions")

@@ -18,7 +18,7 @@ def write_model_card(folder: Path, recipe: dict, report: dict) -> Path:
         "PyPI package) fine-tuned on (question, passage with the answer, BM25 hard negative) triples with",
         "sentence-transformers' MultipleNegativesRankingLoss (each question against every passage of its batch).",
         "Mean pooling, unit vectors, 384 dimensions, at most 256 tokens: a drop-in for the packaged model",
-        "(`embeddings.encoder.Encoder(this folder)`); an index built with another model must be rebuilt.",
+        "(`REPORTQA_MODEL_PATH=this folder`); `reportqa reindex` re-embeds an index built with another model.",
         "",
         "## Data",
         "",
