@@ -21,8 +21,9 @@ from qa.index.base import (
 )
 from qa.index.folder import LOCK_FILE, STORE_FILE, VECTORS_FILE, open_store
 from qa.index.locking import file_lock
-from qa.index.model_check import REEMBEDDING, check_embedding_model, record_embedding_model
+from qa.index.model_check import check_embedding_model
 from qa.index.passages import NewPassage, changes_to_write, embed_documents
+from qa.index.reembed import reembed_store
 from qa.ingest.splitter import PassageSplitter
 from qa.models import Document, Filters, Passage, ScoredPassage, shown
 from qa.retrieval.hybrid import HybridRetriever, Searches
@@ -188,31 +189,8 @@ class EmbeddedIndex(Index):
         return vectors
 
     def _reembed(self, kind: str) -> VectorIndex:
-        """Embed every stored passage and its sentences with this encoder, for an index built by another model.
-
-        The store says "re-embedding" until the last vectors are in: a crash part way leaves an index that
-        no model opens, and `reportqa reindex` starts again. Passages and their ids stay as they are.
-        """
-        with self._store.transaction():
-            self._store.set_setting("embedding_probe", REEMBEDDING)
-            # Processes that have it open notice the change at their next question or write, and stop.
-            self._generation = self._store.bump_generation()
-        vectors = VectorIndex(self.encoder.dimension, kind=kind)
-        ids = self._store.passage_ids().tolist()
-        for first in range(0, len(ids), 256):
-            passages = self._store.passages(ids[first : first + 256])
-            sentences = [[(s - p.start, e - p.start) for s, e in p.sentences] for p in passages]
-            passage_vectors, sentence_vectors = self.encoder.encode_with_spans([p.text for p in passages], sentences)
-            vectors.add(np.array([p.id for p in passages], np.int64), passage_vectors)
-            with self._store.transaction():
-                self._store.set_sentence_vectors(
-                    {p.id: rows for p, rows in zip(passages, sentence_vectors, strict=True)}
-                )
-        vectors.save(self.index_dir / VECTORS_FILE)
+        vectors, self._generation = reembed_store(self._store, self.encoder, kind, self.index_dir / VECTORS_FILE)
         self._sparse_stale = True
-        with self._store.transaction():
-            record_embedding_model(self._store, self.encoder)
-            self._generation = self._store.bump_generation()
         self._model_record = self._store.setting("embedding_probe")
         return vectors
 
