@@ -74,19 +74,22 @@ class EmbeddedIndex(Index):
         self._store = open_store(self.index_dir)
         self._lock = threading.RLock()
         reembed = check_embedding_model(self._store, encoder, shown(self.index_dir), self._reembed_hint(), repair)
-        self._model_record = self._store.setting("embedding_probe")
         self._sparse = keywords or SparseIndex()
         self._sparse_stale = True
         self._retriever = retriever or HybridRetriever()
         with file_lock(self.index_dir / LOCK_FILE):
             self._generation = self._store.generation()
             if reembed:
-                self._vectors = self._reembed(kind)
+                self._vectors, self._generation = reembed_store(
+                    self._store, encoder, kind, self.index_dir / VECTORS_FILE
+                )
             elif repair:
                 self._vectors = self._rebuild_vectors(kind)
             else:
                 self._vectors = self._load_vectors(kind)
                 self._reconcile()
+        # Which model embedded the index as this process found it: another process's reindex changes it.
+        self._model_record = self._store.setting("embedding_probe")
 
     # --- reading documents ---------------------------------------------------------------------
 
@@ -186,12 +189,6 @@ class EmbeddedIndex(Index):
         self._sparse_stale = True
         with self._store.transaction():
             self._generation = self._store.bump_generation()
-        return vectors
-
-    def _reembed(self, kind: str) -> VectorIndex:
-        vectors, self._generation = reembed_store(self._store, self.encoder, kind, self.index_dir / VECTORS_FILE)
-        self._sparse_stale = True
-        self._model_record = self._store.setting("embedding_probe")
         return vectors
 
     def _reconcile(self) -> None:
