@@ -17,11 +17,14 @@ os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 # Before torch loads: oneDNN reads its kernel cache's size once.
 bound_inference_memory()
 
+import torch
 from sentence_transformers import SentenceTransformer
 from transformers.utils import logging as transformers_logging
 
 from embeddings.fair_lock import FairLock
+from embeddings.onnx_session import ENCODER_FILE, encoder_feed, open_int8_session
 from embeddings.plain_forms import read_plain_forms
+from embeddings.precision import Precision, resolve_precision
 
 # The weight-loading progress bar is noise on every start of the CLI and the server.
 transformers_logging.disable_progress_bar()
@@ -48,11 +51,26 @@ class Encoder:
         model_path: folder of a sentence-transformers model; defaults to the packaged all-MiniLM-L6-v2.
         batch_size: texts per forward pass (default 32).
         device: torch device (default "cpu").
+        precision: "float32" (default), "bfloat16" (torch mixed precision where the CPU supports it),
+            "int8" (the folder's `encoder.int8.onnx` under ONNX Runtime, written by `reportqa
+            export-embedder`), or "auto": bfloat16 where the CPU supports it, else int8 where the
+            folder has the file, else float32.
     """
 
-    def __init__(self, model_path: str | Path | None = None, batch_size: int = 32, device: str = "cpu"):
+    def __init__(
+        self,
+        model_path: str | Path | None = None,
+        batch_size: int = 32,
+        device: str = "cpu",
+        precision: Precision = "float32",
+    ):
         self.model_path = Path(model_path) if model_path else default_model_path()
         self.model = SentenceTransformer(str(self.model_path), device=device, local_files_only=True)
+        export = f"reportqa export-embedder --model {self.model_path}"
+        self.precision = resolve_precision(precision, self.model_path / ENCODER_FILE, export)
+        self._onnx: Any = None
+        if self.precision == "int8":
+            self._onnx, self._word_embeddings = self._int8_session(export)
         self.batch_size = batch_size
         # The model encodes with this same tokenizer object, so passages and questions both get it.
         model_tokenizer = read_plain_forms(self.model.tokenizer)
@@ -81,19 +99,21 @@ class Encoder:
         """Return a float32 array of shape (len(texts), dimension) with unit-length rows."""
         if not texts:
             return np.zeros((0, self.dimension), dtype=np.float32)
-        batches = []
-        for first in range(0, len(texts), self.batch_size):
-            with self._forward:
-                batches.append(
-                    self.model.encode(
-                        list(texts[first : first + self.batch_size]),
-                        batch_size=self.batch_size,
-                        normalize_embeddings=True,
-                        convert_to_numpy=True,
-                        show_progress_bar=False,
-                    )
-                )
-        return np.concatenate(batches).astype(np.float32, copy=False)
+        batches = [
+            self._forward_pass(list(texts[first : first + self.batch_size]))[0]
+            for first in range(0, len(texts), self.batch_size)
+        ]
+        return _normalise(np.concatenate(batches))
+
+    def identity_vector(self, text: str) -> np.ndarray:
+        """`text`'s unit vector in float32 from the model's weights, whichever precision `encode` uses.
+
+        Indexes record it to tell models apart: bfloat16 or int8 arithmetic moves a vector a little,
+        another model moves it far, and an index must accept the first and refuse the second.
+        """
+        with self._forward:
+            outputs = self.model.encode([text], normalize_embeddings=True, convert_to_numpy=True, show_progress_bar=False)
+        return np.asarray(outputs[0], dtype=np.float32)
 
     def encode_with_spans(
         self, texts: Sequence[str], spans: Sequence[Sequence[tuple[int, int]]]
@@ -118,17 +138,41 @@ class Encoder:
         # Batch by batch: every text's token vectors at once would hold gigabytes for a long report.
         for first in range(0, len(texts), self.batch_size):
             batch = list(texts[first : first + self.batch_size])
-            with self._forward:
-                outputs = self.model.encode(
-                    batch, batch_size=self.batch_size, output_value=None, show_progress_bar=False
-                )
+            pooled, tokens = self._forward_pass(batch)
             encoded = self.tokenize(batch, return_offsets_mapping=True, truncation=True, max_length=self.max_tokens)
-            for out, offsets, text_spans in zip(
-                outputs, encoded["offset_mapping"], spans[first : first + self.batch_size], strict=True
+            text_vectors.append(pooled)
+            for text_tokens, offsets, text_spans in zip(
+                tokens, encoded["offset_mapping"], spans[first : first + self.batch_size], strict=True
             ):
-                text_vectors.append(out["sentence_embedding"].float().numpy())
-                span_vectors.append(_pool_spans(out["token_embeddings"].float().numpy(), offsets, text_spans))
-        return _normalise(np.stack(text_vectors)), span_vectors
+                span_vectors.append(_pool_spans(text_tokens, offsets, text_spans))
+        return _normalise(np.concatenate(text_vectors)), span_vectors
+
+    def _forward_pass(self, batch: list[str]) -> tuple[np.ndarray, list[np.ndarray]]:
+        """One forward pass: the texts' pooled vectors (before unit length), and each text's token vectors."""
+        if self._onnx is not None:
+            encoded = self.tokenize(
+                batch, padding=True, truncation=True, max_length=self.max_tokens, return_tensors="np"
+            )
+            with self._forward:
+                (tokens,) = self._onnx.run(None, encoder_feed(dict(encoded), self._word_embeddings))
+            # The transformer's mean pooling, as the sentence-transformers folder's own pooling layer does it.
+            mask = encoded["attention_mask"][..., None].astype(np.float32)
+            return (tokens * mask).sum(axis=1) / np.maximum(mask.sum(axis=1), 1e-9), list(tokens)
+        with self._forward, torch.autocast("cpu", torch.bfloat16, enabled=self.precision == "bfloat16"):
+            outputs = self.model.encode(batch, batch_size=self.batch_size, output_value=None, show_progress_bar=False)
+        pooled = np.stack([out["sentence_embedding"].float().numpy() for out in outputs])
+        return pooled, [out["token_embeddings"].float().numpy() for out in outputs]
+
+    def _int8_session(self, export: str) -> tuple[Any, np.ndarray]:
+        """The folder's int8 file under ONNX Runtime and the word vectors it starts from; mean pooling only."""
+        pooling = getattr(self.model[1], "pooling_mode", None) if len(self.model) > 1 else None
+        if pooling != "mean":
+            raise ValueError(
+                f"{self.model_path}: int8 embedding needs a mean-pooling model, this one pools by {pooling}"
+            )
+        word_embeddings = self.model[0].auto_model.get_input_embeddings().weight.detach().float().numpy()
+        remedy = f"export it again with `{export}`, or embed in float32 (REPORTQA_EMBEDDING_PRECISION)"
+        return open_int8_session(self.model_path, remedy), word_embeddings
 
 
 def _pool_spans(tokens: np.ndarray, offsets: list[tuple[int, int]], spans: Sequence[tuple[int, int]]) -> np.ndarray:

@@ -8,6 +8,11 @@ from qa.readers import default_readers
 from qa.settings import Settings
 
 
+def load_encoder(settings: Settings) -> Encoder:
+    """The embedder the settings name: `model_path` in `embedding_precision`."""
+    return Encoder(settings.model_path, precision=settings.embedding_precision)
+
+
 def open_index(settings: Settings, encoder: Encoder, repair: bool = False) -> Index:
     """The index the settings name, created when missing: in PostgreSQL and Milvus when `database_url`
     and `milvus_uri` are set, otherwise the embedded one at `index_dir`.
@@ -39,10 +44,10 @@ def open_pipeline(settings: Settings, encoder: Encoder | None = None, repair: bo
 
     Args:
         settings: the domain's settings.
-        encoder: an embedder already loaded (tests share one); loaded from `settings.model_path` when None.
+        encoder: an embedder already loaded (tests share one); `load_encoder(settings)` when None.
         repair: as in `open_index` (default False).
     """
-    encoder = encoder or Encoder(settings.model_path)
+    encoder = encoder or load_encoder(settings)
     return Pipeline(
         open_index(settings, encoder, repair=repair),
         encoder,

@@ -3,17 +3,12 @@
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Literal
 
 import numpy as np
 
 
 class InvalidInputError(ValueError):
     """The caller's input is not acceptable; the message says what to fix (an HTTP 422, not a server fault)."""
-
-
-# The span reader's arithmetic; "auto" picks the fastest this CPU and the model folder allow.
-Precision = Literal["auto", "float32", "bfloat16", "int8"]
 
 
 @dataclass(frozen=True)

@@ -6,7 +6,7 @@ from typing import Literal
 from pydantic import Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from qa.models import Precision
+from embeddings.precision import Precision
 
 
 class Settings(BaseSettings):
@@ -29,6 +29,11 @@ class Settings(BaseSettings):
         "auto takes the first this CPU and the model folder allow.",
     )
     model_path: Path | None = Field(None, description="Embedding model folder; the packaged MiniLM when unset.")
+    embedding_precision: Precision = Field(
+        "float32",
+        description="Embedding arithmetic: float32, bfloat16, int8 (the model folder's encoder.int8.onnx, "
+        "written by `reportqa export-embedder`) or auto, the first of bfloat16 and int8 this CPU and folder allow.",
+    )
     database_url: str | None = Field(
         None,
         description="PostgreSQL connection URL: with milvus_uri, the index lives in PostgreSQL and Milvus "

@@ -150,6 +150,7 @@ def _other_model(encoder: Encoder) -> Encoder:
     other = copy.copy(encoder)
     other.model_path = Path("other-model")
     other.encode = lambda texts: np.roll(encoder.encode(texts), 7, axis=1)  # type: ignore[method-assign]
+    other.identity_vector = lambda text: np.roll(encoder.identity_vector(text), 7)  # type: ignore[method-assign]
 
     def encode_with_spans(texts, spans):  # type: ignore[no-untyped-def]
         vectors, span_vectors = encoder.encode_with_spans(texts, spans)

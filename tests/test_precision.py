@@ -6,12 +6,13 @@ import pytest
 import torch
 from transformers import BertConfig, BertForQuestionAnswering
 
+from embeddings import precision as precisions
+from embeddings.onnx_session import ENCODER_FILE, encoder_feed
 from qa.models import Passage, ScoredPassage
-from qa.readers import span
-from qa.readers.onnx_encoder import ENCODER_FILE, OnnxEncoder, encoder_feed
+from qa.readers.onnx_encoder import OnnxEncoder
 from qa.readers.span import SHIPPED_MODEL, SpanModel
 from qa.readers.windows import pad_windows, tokenize_windows
-from qa.training.export import export_int8_encoder, fused_float_graph
+from qa.training.export import SpanLogitsFromWordVectors, export_int8_encoder, fused_float_graph
 
 pytestmark = pytest.mark.model
 
@@ -92,7 +93,9 @@ def test_the_fused_float_graph_gives_the_torch_model_s_logits(
 ) -> None:
     import onnxruntime
 
-    graph = fused_float_graph(small_model)
+    graph = fused_float_graph(
+        SpanLogitsFromWordVectors(small_model), small_model.config, ["start_logits", "end_logits"]
+    )
     # Every layer's attention is one operator; a transformers or exporter upgrade that changes the
     # graph's pattern fails here rather than silently reading slower.
     assert [node.op_type for node in graph.graph.node].count("Attention") == small_model.config.num_hidden_layers
@@ -148,8 +151,8 @@ def test_int8_without_its_file_says_how_to_write_it(tmp_path) -> None:
 def test_auto_takes_the_fastest_precision_this_cpu_and_folder_allow(
     tmp_path, monkeypatch, has_bf16: bool, has_onnx: bool, expected: str
 ) -> None:
-    monkeypatch.setattr(span, "cpu_has_bf16", lambda: has_bf16)
+    monkeypatch.setattr(precisions, "cpu_has_bf16", lambda: has_bf16)
     if has_onnx:
         (tmp_path / ENCODER_FILE).touch()
-    assert span._resolve("auto", tmp_path) == expected
-    assert span._resolve("float32", tmp_path) == "float32"
+    assert precisions.resolve_precision("auto", tmp_path / ENCODER_FILE, "reportqa export-reader") == expected
+    assert precisions.resolve_precision("float32", tmp_path / ENCODER_FILE, "reportqa export-reader") == "float32"

@@ -45,15 +45,16 @@ def _ingest(args: argparse.Namespace, settings: Settings) -> int:
     if found.files:
         # The embedding model only: ingesting reads no answers, so the span reader stays unloaded.
         with loading("the embedding model"):
-            from embeddings.encoder import Encoder
-            from qa.factory import open_index
+            from qa.factory import load_encoder, open_index
 
             local = settings_for(args, settings)
-            index = open_index(local, Encoder(local.model_path))
+            index = open_index(local, load_encoder(local))
         if args.ray:
             from qa.ingest.distributed import ingest_on_ray
 
-            report = ingest_on_ray(index, args.paths, args.source, args.ray, local.model_path)
+            report = ingest_on_ray(
+                index, args.paths, args.source, args.ray, local.model_path, precision=local.embedding_precision
+            )
         else:
             report = ingest_paths(index, args.paths, source=args.source)
     else:
@@ -78,11 +79,10 @@ def _reindex(args: argparse.Namespace, settings: Settings) -> int:
     if refuse_missing_index(args, settings):
         return 1
     with loading("the embedding model"):
-        from embeddings.encoder import Encoder
-        from qa.factory import open_index
+        from qa.factory import load_encoder, open_index
 
         local = settings_for(args, settings)
-        index = open_index(local, Encoder(local.model_path), repair=True)
+        index = open_index(local, load_encoder(local), repair=True)
     counts = index.counts()
     print(f"rebuilt {counts.vectors} vectors from {counts.passages} stored passages")
     return 0
@@ -111,10 +111,9 @@ def _delete(args: argparse.Namespace, settings: Settings) -> int:
         if local.server_side:
             # Opening the server-side index checks its model; the embedded index deletes without one.
             with loading("the embedding model"):
-                from embeddings.encoder import Encoder
-                from qa.factory import open_index
+                from qa.factory import load_encoder, open_index
 
-                index = open_index(local, Encoder(local.model_path))
+                index = open_index(local, load_encoder(local))
             index.delete_document(args.document_id)
             index.close()
         else:

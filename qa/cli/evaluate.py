@@ -5,9 +5,10 @@ import json
 from pathlib import Path
 from typing import get_args
 
+from embeddings.precision import Precision
 from qa.cli.arguments import MAX_TOP_K, Commands, add_command, text, whole_number
 from qa.cli.progress import loading
-from qa.models import Precision, shown
+from qa.models import shown
 from qa.settings import Settings
 
 
@@ -45,10 +46,10 @@ def _eval(args: argparse.Namespace, settings: Settings) -> int:
     if not args.file.is_file():
         raise FileNotFoundError(f"{shown(args.file)} is not a file; pass a SQuAD v1.1-format .json file")
     with loading("the models"):
-        from embeddings.encoder import Encoder
         from qa.evaluation.evaluate import evaluate, evaluate_paragraphs
+        from qa.factory import load_encoder
 
-        encoder = None if args.paragraph else Encoder(settings.model_path)
+        encoder = None if args.paragraph else load_encoder(settings)
     if encoder is None:
         report = evaluate_paragraphs(
             args.file, settings.reader_model_path, limit=args.limit, seed=args.seed, precision=args.precision

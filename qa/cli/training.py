@@ -1,4 +1,4 @@
-"""Commands that make the trained models: train-, average-, calibrate- and export-reader, train-retriever."""
+"""Commands making the trained models: train-, average-, calibrate-, export-reader, train-retriever, export-embedder."""
 
 import argparse
 import json
@@ -61,6 +61,13 @@ def register(commands: Commands, settings: Settings) -> None:
     summary = "Write a span reader's int8 ONNX encoder, the fast path on CPUs without bfloat16."
     export = add_command(commands, "export-reader", _export, summary)
     export.add_argument("--model", type=Path, required=True, help="the model folder (gets encoder.int8.onnx)")
+    export.set_defaults(embedder=False)
+    summary = "Write an embedding model's int8 ONNX encoder (REPORTQA_EMBEDDING_PRECISION=int8 embeds with it)."
+    export = add_command(commands, "export-embedder", _export, summary)
+    export.add_argument(
+        "--model", type=Path, required=True, help="the sentence-transformers folder (gets encoder.int8.onnx)"
+    )
+    export.set_defaults(embedder=True)
 
 
 def _register_retriever(commands: Commands) -> None:
@@ -161,12 +168,12 @@ def _questions_per_file(values: list[str], option: str = "--questions") -> dict[
 
 
 def _calibrate(args: argparse.Namespace, settings: Settings) -> int:
-    from embeddings.encoder import Encoder
+    from qa.factory import load_encoder
     from qa.training.calibrate import calibrate_reader
 
     if not 0 < args.precision < 1:
         raise ValueError(f"--precision must lie between 0 and 1, got {args.precision}")
-    files, encoder = _data_files(args.data), Encoder(settings.model_path)
+    files, encoder = _data_files(args.data), load_encoder(settings)
     report = calibrate_reader(
         args.model, files, encoder, limit=args.limit, all_articles=args.all_articles, precision=args.precision
     )
@@ -184,8 +191,9 @@ def _average(args: argparse.Namespace, settings: Settings) -> int:
 
 def _export(args: argparse.Namespace, settings: Settings) -> int:
     try:
-        from qa.training.export import export_int8_encoder
+        from qa.training.export import export_int8_embedder, export_int8_encoder
     except ImportError as error:
         raise ValueError(f"{error}: install the exporter with `pip install 'reportqa[export]'`") from None
-    print(f"wrote {shown(export_int8_encoder(args.model))}")
+    export = export_int8_embedder if args.embedder else export_int8_encoder
+    print(f"wrote {shown(export(args.model))}")
     return 0

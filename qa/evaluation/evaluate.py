@@ -9,9 +9,10 @@ import numpy as np
 from tqdm import tqdm
 
 from embeddings.encoder import Encoder
+from embeddings.precision import Precision
 from qa.evaluation.squad import best_score, exact_match, f1_score, load_squad
 from qa.index.embedded import EmbeddedIndex
-from qa.models import Passage, Precision, ScoredPassage
+from qa.models import Passage, ScoredPassage
 from qa.pipeline import Pipeline
 from qa.readers import Question, Reader, SpanReader, choose_reader, default_readers
 from qa.readers.calibration import expected_calibration_error, reliability, risk_coverage

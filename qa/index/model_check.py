@@ -56,7 +56,7 @@ def check_embedding_model(
         if reembed:
             return True
         raise ValueError(f"{where} was being re-embedded for another model when it stopped: {remedy}")
-    probe = encoder.encode([MODEL_PROBE])[0]
+    probe = encoder.identity_vector(MODEL_PROBE)
     if int(stored_dimension) != encoder.dimension:
         problem = f"{where} holds {stored_dimension}-dimensional embeddings, the encoder makes {encoder.dimension}"
     elif stored_probe is not None and float(np.dot(np.array(json.loads(stored_probe), np.float32), probe)) < 0.99:
@@ -73,7 +73,7 @@ def check_embedding_model(
 def record_embedding_model(store: SettingsStore, encoder: Encoder) -> None:
     """Record that `encoder` embedded the store: its dimension and its probe vector."""
     store.set_setting("embedding_dimension", str(encoder.dimension))
-    store.set_setting("embedding_probe", _probe_record(encoder.encode([MODEL_PROBE])[0]))
+    store.set_setting("embedding_probe", _probe_record(encoder.identity_vector(MODEL_PROBE)))
 
 
 def _probe_record(probe: np.ndarray) -> str:

@@ -12,6 +12,7 @@ from typing import Any
 
 import numpy as np
 
+from embeddings.precision import Precision
 from qa.index.base import Index
 from qa.index.passages import content_digest, embed_documents
 from qa.ingest.loaders import Failure, LoadError, discover, load_file
@@ -28,6 +29,7 @@ def ingest_on_ray(
     workers: int = 2,
     model_path: Path | None = None,
     batch_documents: int = 32,
+    precision: Precision = "float32",
 ) -> IngestReport:
     """Ingest files and folders as `ingest_paths` does, with loading and embedding spread over Ray workers.
 
@@ -42,6 +44,7 @@ def ingest_on_ray(
         workers: embedding workers, one CPU and one model each (default 2).
         model_path: the embedding model folder the workers load (default: the packaged MiniLM).
         batch_documents: documents embedded and written together (default 32).
+        precision: the workers' embedding arithmetic, as the index's encoder has it (default "float32").
     """
     try:
         import ray
@@ -61,7 +64,7 @@ def ingest_on_ray(
     ]
     embedded = ray.data.from_items(rows).map_batches(
         _Embedder,
-        fn_constructor_kwargs={"model_path": model_path},
+        fn_constructor_kwargs={"model_path": model_path, "precision": precision},
         batch_size=batch_documents,
         concurrency=workers,
         num_cpus=1,
@@ -126,14 +129,14 @@ def _document(batch: dict[str, Any], row: int | None = None) -> Document:
 class _Embedder:
     """A Ray worker's model: splits and embeds a batch of documents as the index would."""
 
-    def __init__(self, model_path: Path | None):
+    def __init__(self, model_path: Path | None, precision: Precision):
         import torch
 
         from embeddings.encoder import Encoder
         from qa.ingest.splitter import PassageSplitter
 
         torch.set_num_threads(1)  # one CPU per worker: more threads would only contend with the others
-        self.encoder = Encoder(model_path)
+        self.encoder = Encoder(model_path, precision=precision)
         self.splitter = PassageSplitter(self.encoder.tokenize)
 
     def __call__(self, batch: dict[str, np.ndarray]) -> dict[str, np.ndarray]:

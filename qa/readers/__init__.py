@@ -2,7 +2,8 @@
 
 from pathlib import Path
 
-from qa.models import InvalidInputError, Precision
+from embeddings.precision import Precision
+from qa.models import InvalidInputError
 from qa.readers.base import Question, Reader
 from qa.readers.sentence import SentenceReader
 from qa.readers.span import SpanReader

@@ -19,11 +19,13 @@ import torch
 from transformers import AutoTokenizer, BertForQuestionAnswering, PreTrainedTokenizerFast
 from transformers.utils import logging as transformers_logging
 
+from embeddings.onnx_session import ENCODER_FILE
 from embeddings.plain_forms import read_plain_forms
-from qa.models import Precision, ScoredPassage, Span
+from embeddings.precision import Precision, resolve_precision
+from qa.models import ScoredPassage, Span
 from qa.readers.base import Question
 from qa.readers.calibration import Calibration
-from qa.readers.onnx_encoder import ENCODER_FILE, OnnxEncoder
+from qa.readers.onnx_encoder import OnnxEncoder
 from qa.readers.windows import SpanCandidate, Window, best_spans, pad_windows, padded_length, tokenize_windows
 from qa.text import normalize_answer
 
@@ -82,7 +84,9 @@ class SpanModel:
         self.tokenizer, self.model = load_span_model(self.model_dir)
         self.max_answer_tokens = max_answer_tokens
         self.spans_per_passage = spans_per_passage
-        self.precision = _resolve(precision, self.model_dir)
+        self.precision = resolve_precision(
+            precision, self.model_dir / ENCODER_FILE, f"reportqa export-reader --model {self.model_dir}"
+        )
         self._onnx = None
         if self.precision == "int8":
             word_embeddings = self.model.get_input_embeddings().weight.detach().numpy()
@@ -200,25 +204,6 @@ def require_weights(folder: Path) -> None:
     """Refuse a folder without trained weights, saying which folders have them."""
     if not (folder / "model.safetensors").exists():
         raise FileNotFoundError(f"{folder} has no model.safetensors: pass a folder written by `reportqa train-reader`")
-
-
-def _resolve(precision: Precision, model_dir: Path) -> str:
-    """The precision "auto" stands for on this CPU, or the one asked for once its file is known to exist."""
-    onnx_file = model_dir / ENCODER_FILE
-    if precision == "int8" and not onnx_file.exists():
-        raise FileNotFoundError(f"{onnx_file} is missing: write it with `reportqa export-reader --model {model_dir}`")
-    if precision != "auto":
-        return precision
-    if cpu_has_bf16():
-        return "bfloat16"
-    return "int8" if onnx_file.exists() else "float32"
-
-
-def cpu_has_bf16() -> bool:
-    try:
-        return bool(torch.ops.mkldnn._is_mkldnn_bf16_supported())
-    except (AttributeError, RuntimeError):
-        return False
 
 
 def _evidence(scored: ScoredPassage, candidate: SpanCandidate) -> SpanEvidence:

@@ -7,7 +7,7 @@ from pathlib import Path
 from safetensors import safe_open
 from safetensors.torch import save_file
 
-from qa.readers.onnx_encoder import ENCODER_FILE
+from embeddings.onnx_session import ENCODER_FILE
 from qa.training.parts import WEIGHTS
 from qa.training.trainer import RECIPE, read_recipe
 

@@ -1,21 +1,21 @@
-"""Export a span reader's encoder to an int8 ONNX file, the fast path on CPUs without bfloat16."""
+"""Export a span reader's or an embedder's encoder to an int8 ONNX file, the fast path on CPUs without bfloat16."""
 
 import tempfile
 from pathlib import Path
 
 import onnx
 import torch
-from transformers import BertForQuestionAnswering
+from transformers import BertConfig, BertForQuestionAnswering, BertModel
 from transformers.utils import logging as transformers_logging
 
-from qa.readers.onnx_encoder import ENCODER_FILE, WEIGHTS_DIGEST, weights_file_sha256
+from embeddings.onnx_session import ENCODER_FILE, WEIGHTS_DIGEST, weights_file_sha256
 from qa.readers.span import require_weights
 from qa.training.attention_fusion import fuse_attention
 
 INPUT_NAMES = ("inputs_embeds", "token_type_ids", "attention_mask")
 
 
-class _FromWordVectors(torch.nn.Module):
+class SpanLogitsFromWordVectors(torch.nn.Module):
     """The span model from word vectors on: the word embeddings, half the weights, stay in model.safetensors."""
 
     def __init__(self, model: BertForQuestionAnswering):
@@ -29,8 +29,22 @@ class _FromWordVectors(torch.nn.Module):
         return output.start_logits, output.end_logits
 
 
+class TokenVectorsFromWordVectors(torch.nn.Module):
+    """An embedder's transformer from word vectors on, to its contextual token vectors (pooled by the caller)."""
+
+    def __init__(self, model: BertModel):
+        super().__init__()
+        self.model = model
+
+    def forward(
+        self, inputs_embeds: torch.Tensor, token_type_ids: torch.Tensor, attention_mask: torch.Tensor
+    ) -> torch.Tensor:
+        output = self.model(inputs_embeds=inputs_embeds, token_type_ids=token_type_ids, attention_mask=attention_mask)
+        return output.last_hidden_state
+
+
 def export_int8_encoder(model_dir: Path) -> Path:
-    """Write `encoder.int8.onnx` into a model folder: its encoder and head, int8 weights per output channel.
+    """Write `encoder.int8.onnx` into a span reader's folder: its encoder and head, int8 weights per output channel.
 
     Usage:
         export_int8_encoder(Path("qa/readers/model"))  # then SpanModel(precision="int8") reads with it
@@ -45,19 +59,51 @@ def export_int8_encoder(model_dir: Path) -> Path:
         FileNotFoundError: the folder has no model.safetensors.
     """
     require_weights(model_dir)
-    from onnxruntime.quantization import QuantType, quantize_dynamic
-
     transformers_logging.set_verbosity_error()
     # Eager attention: ONNX Runtime ran its graph faster than the SDPA one (BENCHMARKS.md).
     model = BertForQuestionAnswering.from_pretrained(
         str(model_dir), local_files_only=True, dtype=torch.float32, attn_implementation="eager"
     ).eval()
+    graph = fused_float_graph(SpanLogitsFromWordVectors(model), model.config, ["start_logits", "end_logits"])
+    return _write_int8(graph, model_dir)
+
+
+def export_int8_embedder(model_dir: Path) -> Path:
+    """Write `encoder.int8.onnx` into a sentence-transformers folder: its transformer, int8 weights per channel.
+
+    Usage:
+        export_int8_embedder(Path("retriever"))  # then Encoder("retriever", precision="int8") embeds with it
+
+    Args:
+        model_dir: a sentence-transformers folder whose transformer is a BERT (model.safetensors, config.json
+            at its top, as the packaged MiniLM and `reportqa train-retriever`'s `model/` have them).
+
+    Returns:
+        The path of the written file.
+
+    Raises:
+        FileNotFoundError: the folder has no model.safetensors.
+    """
+    if not (model_dir / "model.safetensors").exists():
+        raise FileNotFoundError(f"{model_dir} has no model.safetensors: pass a sentence-transformers model folder")
+    transformers_logging.set_verbosity_error()
+    model = BertModel.from_pretrained(
+        str(model_dir), local_files_only=True, dtype=torch.float32, attn_implementation="eager", add_pooling_layer=False
+    ).eval()
+    graph = fused_float_graph(TokenVectorsFromWordVectors(model), model.config, ["token_vectors"])
+    return _write_int8(graph, model_dir)
+
+
+def _write_int8(graph: onnx.ModelProto, model_dir: Path) -> Path:
+    """Quantise a fused float graph into `model_dir/encoder.int8.onnx`, naming the weights it came from."""
+    from onnxruntime.quantization import QuantType, quantize_dynamic
+
     out = model_dir / ENCODER_FILE
     # Per output channel: per-tensor scales cost F1 on held-out questions. 7-bit weights (reduce_range)
     # keep AVX2's int16 sums of u8 x s8 products from saturating on CPUs without VNNI; with them held-out
     # F1 matched float32 (figures in BENCHMARKS.md).
     quantize_dynamic(
-        fused_float_graph(model),
+        graph,
         out,
         per_channel=True,
         reduce_range=True,
@@ -71,19 +117,20 @@ def export_int8_encoder(model_dir: Path) -> Path:
     return out
 
 
-def fused_float_graph(model: BertForQuestionAnswering) -> onnx.ModelProto:
-    """The float32 ONNX graph of a span model from word vectors on, with ONNX Runtime's fused operators.
+def fused_float_graph(module: torch.nn.Module, config: BertConfig, output_names: list[str]) -> onnx.ModelProto:
+    """The float32 ONNX graph of a BERT model from word vectors on, with ONNX Runtime's fused operators.
 
     Args:
-        model: the span model in float32, with eager attention.
+        module: the model in float32, with eager attention, taking `INPUT_NAMES` in that order.
+        config: its BERT configuration.
+        output_names: names for its outputs, in order.
 
     Returns:
-        The graph, with inputs `INPUT_NAMES` and outputs start and end logits; every layer's
+        The graph, with inputs `INPUT_NAMES` and outputs `output_names`; every layer's
         residual + layer norm, bias + GELU and self-attention fused.
     """
     from onnxruntime.transformers.optimizer import optimize_model
 
-    config = model.config
     example = (
         torch.zeros(2, 64, config.hidden_size),
         torch.zeros(2, 64, dtype=torch.int64),
@@ -91,10 +138,10 @@ def fused_float_graph(model: BertForQuestionAnswering) -> onnx.ModelProto:
     )
     batch, length = torch.export.Dim("batch"), torch.export.Dim("length", max=config.max_position_embeddings)
     exported = torch.onnx.export(
-        _FromWordVectors(model).eval(),
+        module.eval(),
         example,
         input_names=list(INPUT_NAMES),
-        output_names=["start_logits", "end_logits"],
+        output_names=output_names,
         dynamic_shapes={name: {0: batch, 1: length} for name in INPUT_NAMES},
         dynamo=True,
         opset_version=18,

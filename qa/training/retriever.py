@@ -16,7 +16,7 @@ from sentence_transformers.util import batch_to_device
 from tqdm import tqdm
 
 from embeddings.encoder import Encoder, default_model_path
-from qa.readers.span import cpu_has_bf16
+from embeddings.precision import cpu_has_bf16
 from qa.training.checkpoints import resume, save_checkpoint, seed_everything
 from qa.training.retriever_card import write_model_card
 from qa.training.retriever_data import HeldOutSet, RetrieverData, Triple, batch_order, load_retriever_data

@@ -14,7 +14,8 @@ from transformers import BertForQuestionAnswering
 from transformers.utils import logging as transformers_logging
 
 from embeddings.encoder import default_model_path
-from qa.readers.span import cpu_has_bf16, load_reader_tokenizer
+from embeddings.precision import cpu_has_bf16
+from qa.readers.span import load_reader_tokenizer
 from qa.readers.windows import pad_windows
 from qa.training.checkpoints import resume, save_checkpoint, seed_everything
 from qa.training.examples import LabelledWindow, batch_order, label_windows, load_examples

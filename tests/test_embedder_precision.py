@@ -1,0 +1,88 @@
+"""The embedder's precisions: its int8 ONNX export, vectors close to float32's, and indexes that accept them."""
+
+import shutil
+from pathlib import Path
+
+import numpy as np
+import onnx
+import pytest
+from sentence_transformers import SentenceTransformer
+
+from embeddings.encoder import Encoder, default_model_path
+from embeddings.onnx_session import ENCODER_FILE
+from qa.index.embedded import EmbeddedIndex
+from qa.models import Document
+from qa.training.export import export_int8_embedder
+
+pytestmark = pytest.mark.model
+
+PASSAGES = [
+    "Russian Defence Minister Sergei Shoigu met his Serbian counterpart Zoran Djordjevic in Moscow on Tuesday.",
+    "The talks covered military cooperation, joint exercises and the situation in the region. " * 4,
+    "Foreign Minister Sergey Lavrov met President Aleksandar Vucic in Belgrade.",
+]
+QUESTIONS = ["Whom did Shoigu meet in Moscow?", "Where did Lavrov meet Vucic?", "What did the talks cover?"]
+
+
+@pytest.fixture(scope="module")
+def exported(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A copy of the packaged MiniLM with its int8 file written."""
+    folder = tmp_path_factory.mktemp("minilm") / "model"
+    shutil.copytree(default_model_path(), folder)
+    assert export_int8_embedder(folder) == folder / ENCODER_FILE
+    return folder
+
+
+@pytest.mark.parametrize("precision", ["bfloat16", "int8"])
+def test_each_precision_embeds_texts_and_spans_as_float32_does(exported: Path, precision: str) -> None:
+    reference, other = Encoder(exported, precision="float32"), Encoder(exported, precision=precision)
+    assert other.precision == precision
+    spans = [[(0, 23), (24, 37)], [(0, 40)], [(17, 30)]]
+    want, want_spans = reference.encode_with_spans(PASSAGES, spans)
+    got, got_spans = other.encode_with_spans(PASSAGES, spans)
+    assert got.dtype == np.float32 and np.allclose(np.linalg.norm(got, axis=1), 1.0, atol=1e-5)
+    # A broken export (another pooling, padding read as text) gives cosines far below these.
+    assert (got * want).sum(axis=1).min() > 0.98
+    for got_rows, want_rows in zip(got_spans, want_spans, strict=True):
+        assert got_rows.shape == want_rows.shape and (got_rows * want_rows).sum(axis=1).min() > 0.97
+    # A text's vector alone is close to its vector in a batch of longer texts: the padding is not read as
+    # text (int8's activation scales are the whole batch's, so the two are not equal).
+    assert (other.encode(PASSAGES[2:]) * got[2:]).sum() > 0.98
+    # Each question still finds its own passage first.
+    questions = other.encode(QUESTIONS)
+    assert list((questions @ got.T).argmax(axis=1)) == list((reference.encode(QUESTIONS) @ want.T).argmax(axis=1))
+
+
+def test_the_int8_file_holds_fused_int8_layers_without_the_word_vectors(exported: Path) -> None:
+    operators = [node.op_type for node in onnx.load(str(exported / ENCODER_FILE)).graph.node]
+    layers = Encoder(exported).model[0].auto_model.config.num_hidden_layers
+    assert operators.count("QAttention") == layers
+    assert (exported / ENCODER_FILE).stat().st_size < (exported / "model.safetensors").stat().st_size / 4
+
+
+def test_a_file_exported_from_other_weights_is_refused(exported: Path, tmp_path: Path) -> None:
+    model = SentenceTransformer(str(exported), local_files_only=True)
+    with_new_weights = tmp_path / "retrained"
+    model[0].auto_model.encoder.layer[0].output.dense.bias.data += 0.01
+    model.save(str(with_new_weights))
+    shutil.copy(exported / ENCODER_FILE, with_new_weights / ENCODER_FILE)
+    with pytest.raises(ValueError, match="export-embedder"):
+        Encoder(with_new_weights, precision="int8")
+
+
+def test_int8_without_its_file_names_the_export_command(tmp_path: Path) -> None:
+    with pytest.raises(FileNotFoundError, match=f"reportqa export-embedder --model {default_model_path()}"):
+        Encoder(precision="int8")
+
+
+def test_an_index_embedded_in_float32_opens_for_int8_questions_of_the_same_model(
+    exported: Path, tmp_path: Path
+) -> None:
+    index = EmbeddedIndex(tmp_path / "index", Encoder(exported, precision="float32"))
+    index.add_documents([Document(f"report-{n}", text) for n, text in enumerate(PASSAGES)])
+    index.close()
+    int8 = Encoder(exported, precision="int8")
+    reopened = EmbeddedIndex(tmp_path / "index", int8)
+    question = QUESTIONS[1]
+    hits = reopened.retrieve(question, int8.encode([question])[0], 1, mode="dense")
+    assert hits[0].passage.document_id == "report-2"
