@@ -103,6 +103,12 @@ def test_the_sentence_reader_answers_with_whole_sentences(tmp_path: Path, encode
     assert 0 < report["answers"]["f1"] < 100 and report["answers"]["exact_match"] == 0
 
 
+def test_a_retrieval_only_evaluation_asks_nothing(tmp_path: Path, encoder) -> None:
+    report = evaluate(_squad_file(tmp_path), encoder=encoder, answers=False)
+    assert report["answers"] is None and report["latency_ms"] is None
+    assert 0 < report["retrieval"]["dense"]["recall@5"] <= 1 and report["ingestion"]["passages_per_s"] > 0
+
+
 def test_open_book_evaluation_reads_with_the_model_it_is_given(tmp_path: Path, encoder) -> None:
     # A copy of the shipped model with its own threshold: the report must carry that threshold.
     model = shutil.copytree(SHIPPED_MODEL, tmp_path / "model")

@@ -28,7 +28,9 @@ def register(commands: Commands, settings: Settings) -> None:
     evaluate.add_argument("--keep-index", type=Path, help="build the index here and keep it (a later run reuses it)")
     evaluate.add_argument("--compare-encode", action="store_true", help="also time bare encode on the passages")
     evaluate.add_argument("--out", type=Path, help="also write the report as JSON here")
-    evaluate.add_argument("--answers-only", action="store_true", help="skip the retrieval recall figures")
+    only = evaluate.add_mutually_exclusive_group()
+    only.add_argument("--answers-only", action="store_true", help="skip the retrieval recall figures")
+    only.add_argument("--retrieval-only", action="store_true", help="skip asking: ingestion and recall figures only")
     evaluate.add_argument(
         "--precision",
         choices=get_args(Precision),
@@ -65,6 +67,7 @@ def _eval(args: argparse.Namespace, settings: Settings) -> int:
             compare_encode=args.compare_encode,
             seed=args.seed,
             retrieval=not args.answers_only,
+            answers=not args.retrieval_only,
             model_dir=settings.reader_model_path,
             precision=args.precision,
         )

@@ -30,6 +30,7 @@ def evaluate(
     compare_encode: bool = False,
     seed: int = 0,
     retrieval: bool = True,
+    answers: bool = True,
     model_dir: Path | None = None,
     precision: Precision = "auto",
 ) -> dict:
@@ -46,6 +47,8 @@ def evaluate(
         compare_encode: also time bare `SentenceTransformer.encode` on the same passages.
         seed: sampling seed (default 0).
         retrieval: also measure retrieval recall in each mode (default True).
+        answers: also ask every question and score the answers (default True; without them the report's
+            "answers" and "latency_ms" are None).
         model_dir: the span reader's model folder (default: the shipped one).
         precision: the span reader's arithmetic (default "auto"; see `SpanModel`).
 
@@ -66,7 +69,7 @@ def evaluate(
         pipeline = Pipeline(EmbeddedIndex(index_dir or Path(scratch), encoder), encoder, readers, no_answer_threshold=0)
         ingestion = _ingest(pipeline, documents, compare_encode)
         recall = _retrieval(pipeline, questions) if retrieval else None
-        answers, latency = _answers(pipeline, questions, top_k, used)
+        scored, latency = _answers(pipeline, questions, top_k, used) if answers else (None, None)
         passages = pipeline.index.counts().passages
         pipeline.index.close()
     return {
@@ -76,7 +79,7 @@ def evaluate(
         "passages": passages,
         "reader": used.to_dict(),
         "retrieval": recall,
-        "answers": answers,
+        "answers": scored,
         "latency_ms": latency,
         "ingestion": ingestion,
     }
