@@ -99,11 +99,10 @@ class Encoder:
         """Return a float32 array of shape (len(texts), dimension) with unit-length rows."""
         if not texts:
             return np.zeros((0, self.dimension), dtype=np.float32)
-        batches = [
-            self._forward_pass(list(texts[first : first + self.batch_size]))[0]
-            for first in range(0, len(texts), self.batch_size)
-        ]
-        return _normalise(np.concatenate(batches))
+        vectors = np.zeros((len(texts), self.dimension), dtype=np.float32)
+        for positions in self._batches(texts):
+            vectors[positions] = self._forward_pass([texts[p] for p in positions])[0]
+        return _normalise(vectors)
 
     def identity_vector(self, text: str) -> np.ndarray:
         """`text`'s unit vector in float32 from the model's weights, whichever precision `encode` uses.
@@ -112,7 +111,9 @@ class Encoder:
         another model moves it far, and an index must accept the first and refuse the second.
         """
         with self._forward:
-            outputs = self.model.encode([text], normalize_embeddings=True, convert_to_numpy=True, show_progress_bar=False)
+            outputs = self.model.encode(
+                [text], normalize_embeddings=True, convert_to_numpy=True, show_progress_bar=False
+            )
         return np.asarray(outputs[0], dtype=np.float32)
 
     def encode_with_spans(
@@ -133,19 +134,22 @@ class Encoder:
         """
         if not texts:
             return np.zeros((0, self.dimension), dtype=np.float32), []
-        text_vectors: list[np.ndarray] = []
-        span_vectors: list[np.ndarray] = []
+        text_vectors = np.zeros((len(texts), self.dimension), dtype=np.float32)
+        span_vectors: list[np.ndarray] = [text_vectors[:0]] * len(texts)
         # Batch by batch: every text's token vectors at once would hold gigabytes for a long report.
-        for first in range(0, len(texts), self.batch_size):
-            batch = list(texts[first : first + self.batch_size])
+        for positions in self._batches(texts):
+            batch = [texts[p] for p in positions]
             pooled, tokens = self._forward_pass(batch)
             encoded = self.tokenize(batch, return_offsets_mapping=True, truncation=True, max_length=self.max_tokens)
-            text_vectors.append(pooled)
-            for text_tokens, offsets, text_spans in zip(
-                tokens, encoded["offset_mapping"], spans[first : first + self.batch_size], strict=True
-            ):
-                span_vectors.append(_pool_spans(text_tokens, offsets, text_spans))
-        return _normalise(np.concatenate(text_vectors)), span_vectors
+            text_vectors[positions] = pooled
+            for position, text_tokens, offsets in zip(positions, tokens, encoded["offset_mapping"], strict=True):
+                span_vectors[position] = _pool_spans(text_tokens, offsets, spans[position])
+        return _normalise(text_vectors), span_vectors
+
+    def _batches(self, texts: Sequence[str]) -> list[list[int]]:
+        """The positions of `texts` in batches of similar lengths, so that a batch pads its texts little."""
+        order = sorted(range(len(texts)), key=lambda position: len(texts[position]))
+        return [order[first : first + self.batch_size] for first in range(0, len(order), self.batch_size)]
 
     def _forward_pass(self, batch: list[str]) -> tuple[np.ndarray, list[np.ndarray]]:
         """One forward pass: the texts' pooled vectors (before unit length), and each text's token vectors."""

@@ -86,3 +86,13 @@ def test_an_index_embedded_in_float32_opens_for_int8_questions_of_the_same_model
     question = QUESTIONS[1]
     hits = reopened.retrieve(question, int8.encode([question])[0], 1, mode="dense")
     assert hits[0].passage.document_id == "report-2"
+
+
+def test_texts_batched_by_length_come_back_in_their_own_order(encoder: Encoder) -> None:
+    texts = [PASSAGES[1], QUESTIONS[0], PASSAGES[0], QUESTIONS[2], PASSAGES[2]] * 8  # more than one batch of 32
+    spans = [[(0, min(len(text), 20))] for text in texts]
+    vectors, span_vectors = encoder.encode_with_spans(texts, spans)
+    for text, text_spans, vector, rows in zip(texts[:5], spans, vectors, span_vectors, strict=False):
+        alone, alone_spans = encoder.encode_with_spans([text], [text_spans])
+        assert np.allclose(vector, alone[0], atol=1e-5) and np.allclose(rows, alone_spans[0], atol=1e-5)
+    assert np.allclose(encoder.encode(texts), vectors, atol=1e-5)
