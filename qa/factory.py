@@ -20,22 +20,21 @@ def open_index(settings: Settings, encoder: Encoder, repair: bool = False) -> In
     Args:
         settings: where the index is and, for a new one, its vector index kind.
         encoder: the embedder of its passages.
-        repair: rebuild what derives from the stored passages instead of loading it (default False).
+        repair: rebuild what derives from the stored passages instead of loading it; for an index embedded by
+            another model than `encoder`, re-embed every passage and sentence with it (default False).
     """
     if settings.database_url is not None and settings.milvus_uri is not None:
         from qa.index.server import ServerIndex  # psycopg and pymilvus: only where they are used
 
-        index = ServerIndex(
+        return ServerIndex(
             settings.database_url,
             settings.milvus_uri,
             encoder,
             collection=settings.milvus_collection,
             kind=settings.index_kind,
             milvus_token=settings.milvus_token,
+            repair=repair,
         )
-        if repair:
-            index.reindex()
-        return index
     return EmbeddedIndex(settings.index_dir, encoder, kind=settings.index_kind, repair=repair)
 
 

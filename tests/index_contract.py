@@ -2,10 +2,13 @@
 
 An implementation's tests subclass `IndexContract` and give it two fixtures: `open_index`, which opens a
 handle on one fresh index's storage (each call another handle on the same storage, as another process or
-replica would), and `encoder`, the embedder that handle uses.
+replica would; `open_index(encoder=E, repair=True)` opens it with another embedder, as `reportqa reindex`
+does), and `encoder`, the embedder that handle uses by default.
 """
 
+import copy
 from collections.abc import Callable
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -13,10 +16,10 @@ from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
 from embeddings.encoder import Encoder
-from qa.index.base import DocumentExistsError, Index, UnknownDocumentError
+from qa.index.base import DocumentExistsError, Index, IndexFilesError, UnknownDocumentError
 from qa.models import Document, Filters
 
-OpenIndex = Callable[[], Index]
+OpenIndex = Callable[..., Index]
 
 SHOIGU = Document(
     "shoigu",
@@ -155,3 +158,69 @@ class IndexContract:
         assert index.counts() == before and index.fault() is None
         assert self._ask(index, encoder, "Who is the harbour master of Kotor?", top_k=1) == ["harbour"]
         assert np.isfinite([hit.score for hit in index.retrieve("harbour", encoder.encode(["harbour"])[0], 3)]).all()
+
+    def test_an_index_refuses_another_model_until_reindex_re_embeds_it(
+        self, open_index: OpenIndex, encoder: Encoder
+    ) -> None:
+        index, other = self._filled(open_index), other_model(encoder)
+        question = "Who is the harbour master of Kotor?"
+        before = index.retrieve(question, encoder.encode([question])[0], 3)
+        with pytest.raises(ValueError, match="another model.*reportqa reindex"):
+            open_index(encoder=other)
+        reindexed = open_index(encoder=other, repair=True)
+        # The same passages, ids and ranking; every vector, sentences' too, now the other model's.
+        after = reindexed.retrieve(question, other.encode([question])[0], 3)
+        assert [hit.passage for hit in after] == [hit.passage for hit in before]
+        for old, new in zip(before, after, strict=True):
+            assert old.passage.sentence_vectors is not None and new.passage.sentence_vectors is not None
+            rotated = np.roll(old.passage.sentence_vectors.astype(np.float32), 7, axis=1)
+            assert np.allclose(new.passage.sentence_vectors.astype(np.float32), rotated, atol=2e-3)
+        assert open_index(encoder=other).count_documents() == 3  # opens without a repair
+        with pytest.raises(ValueError, match="another model"):
+            open_index()
+
+    def test_a_re_embedding_cut_short_is_refused_until_reindex_runs_again(
+        self, open_index: OpenIndex, encoder: Encoder
+    ) -> None:
+        self._filled(open_index)
+        crashing, other = other_model(encoder), other_model(encoder)
+
+        def fail(texts, spans):  # type: ignore[no-untyped-def]
+            raise KeyboardInterrupt  # as a kill part way through would leave it
+
+        crashing.encode_with_spans = fail  # type: ignore[method-assign]
+        with pytest.raises(KeyboardInterrupt):
+            open_index(encoder=crashing, repair=True)
+        for model in (encoder, other):
+            with pytest.raises(ValueError, match=r"being re-embedded.*reportqa reindex"):
+                open_index(encoder=model)
+        reindexed = open_index(encoder=other, repair=True)
+        assert reindexed.counts().passages == reindexed.counts().vectors
+        assert self._ask(reindexed, other, "Who is the harbour master of Kotor?", top_k=1) == ["harbour"]
+
+    def test_a_handle_open_during_a_re_embedding_for_another_model_stops_answering(
+        self, open_index: OpenIndex, encoder: Encoder
+    ) -> None:
+        index = self._filled(open_index)
+        assert self._ask(index, encoder, "Who met Vucic?")
+        open_index(encoder=other_model(encoder), repair=True)
+        with pytest.raises(IndexFilesError, match="re-embedded by another model"):
+            self._ask(index, encoder, "Who met Vucic?")
+        with pytest.raises(IndexFilesError, match="re-embedded by another model"):
+            index.add_documents([Document("ferry", "The ferry docked at Bar after midnight.")])
+
+
+def other_model(encoder: Encoder) -> Encoder:
+    """Another 384-dimension model: the same texts' vectors with their coordinates rotated, so the same
+    passages rank alike, but no vector it makes matches the packaged model's."""
+    other = copy.copy(encoder)
+    other.model_path = Path("other-model")
+    other.encode = lambda texts: np.roll(encoder.encode(texts), 7, axis=1)  # type: ignore[method-assign]
+    other.identity_vector = lambda text: np.roll(encoder.identity_vector(text), 7)  # type: ignore[method-assign]
+
+    def encode_with_spans(texts, spans):  # type: ignore[no-untyped-def]
+        vectors, span_vectors = encoder.encode_with_spans(texts, spans)
+        return np.roll(vectors, 7, axis=1), [np.roll(rows, 7, axis=1) for rows in span_vectors]
+
+    other.encode_with_spans = encode_with_spans  # type: ignore[method-assign]
+    return other

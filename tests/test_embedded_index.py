@@ -1,6 +1,5 @@
 """The embedded index (SQLite + FAISS + BM25 in one folder): the Index contract, files on disk, crash recovery."""
 
-import copy
 from pathlib import Path
 
 import numpy as np
@@ -15,7 +14,7 @@ from qa.index.folder import STORE_FILE, VECTORS_FILE, open_store
 from qa.ingest.paths import ingest_paths
 from qa.models import Document
 from tests.conftest import CORPUS, SPUTNIK_ID, TASS_ID
-from tests.index_contract import IndexContract, OpenIndex
+from tests.index_contract import IndexContract, OpenIndex, other_model
 
 pytestmark = pytest.mark.model
 
@@ -23,7 +22,10 @@ pytestmark = pytest.mark.model
 class TestEmbeddedIndexContract(IndexContract):
     @pytest.fixture
     def open_index(self, tmp_path: Path, encoder: Encoder) -> OpenIndex:
-        return lambda: EmbeddedIndex(tmp_path / "index", encoder)
+        def opening(encoder: Encoder = encoder, repair: bool = False) -> EmbeddedIndex:
+            return EmbeddedIndex(tmp_path / "index", encoder, repair=repair)
+
+        return opening
 
 
 @pytest.fixture
@@ -141,23 +143,7 @@ def test_an_index_refuses_another_model_of_the_same_dimension(corpus_index: Embe
     index_dir = corpus_index.index_dir
     assert EmbeddedIndex(index_dir, encoder).count_documents() == 2
     with pytest.raises(ValueError, match=r"embedded by another model.*reportqa reindex --index-dir"):
-        EmbeddedIndex(index_dir, _other_model(encoder))
-
-
-def _other_model(encoder: Encoder) -> Encoder:
-    """Another 384-dimension model: the same texts' vectors with their coordinates rotated, so the same
-    passages rank alike, but no vector it makes matches the packaged model's."""
-    other = copy.copy(encoder)
-    other.model_path = Path("other-model")
-    other.encode = lambda texts: np.roll(encoder.encode(texts), 7, axis=1)  # type: ignore[method-assign]
-    other.identity_vector = lambda text: np.roll(encoder.identity_vector(text), 7)  # type: ignore[method-assign]
-
-    def encode_with_spans(texts, spans):  # type: ignore[no-untyped-def]
-        vectors, span_vectors = encoder.encode_with_spans(texts, spans)
-        return np.roll(vectors, 7, axis=1), [np.roll(rows, 7, axis=1) for rows in span_vectors]
-
-    other.encode_with_spans = encode_with_spans  # type: ignore[method-assign]
-    return other
+        EmbeddedIndex(index_dir, other_model(encoder))
 
 
 def _sentence_vectors(index_dir: Path) -> dict[int, np.ndarray]:
@@ -169,7 +155,7 @@ def _sentence_vectors(index_dir: Path) -> dict[int, np.ndarray]:
 
 
 def test_reindex_re_embeds_an_index_for_another_model_in_place(corpus_index: EmbeddedIndex, encoder: Encoder) -> None:
-    index_dir, other = corpus_index.index_dir, _other_model(encoder)
+    index_dir, other = corpus_index.index_dir, other_model(encoder)
     question = "Who met the Serbian defence minister?"
     vector = encoder.encode([question])[0]
     before = [hit.passage.id for hit in corpus_index.retrieve(question, vector, 3)]
@@ -186,40 +172,6 @@ def test_reindex_re_embeds_an_index_for_another_model_in_place(corpus_index: Emb
     assert EmbeddedIndex(index_dir, other).count_documents() == 2  # opens without a repair
     with pytest.raises(ValueError, match="embedded by another model"):
         EmbeddedIndex(index_dir, encoder)
-
-
-def test_a_re_embedding_cut_short_is_refused_until_reindex_runs_again(
-    corpus_index: EmbeddedIndex, encoder: Encoder
-) -> None:
-    index_dir, other = corpus_index.index_dir, _other_model(encoder)
-    ids = _stored_ids(index_dir)
-    corpus_index.close()
-    crashing = _other_model(encoder)
-
-    def fail(texts, spans):  # type: ignore[no-untyped-def]
-        raise KeyboardInterrupt  # as a kill part way through would leave it
-
-    crashing.encode_with_spans = fail  # type: ignore[method-assign]
-    with pytest.raises(KeyboardInterrupt):
-        EmbeddedIndex(index_dir, crashing, repair=True)
-    for model in (encoder, other):
-        with pytest.raises(ValueError, match=r"being re-embedded.*reportqa reindex"):
-            EmbeddedIndex(index_dir, model)
-    EmbeddedIndex(index_dir, other, repair=True).close()
-    assert np.array_equal(_saved_vector_ids(index_dir), ids)
-    assert EmbeddedIndex(index_dir, other).count_documents() == 2
-
-
-def test_a_process_open_during_a_reindex_for_another_model_stops_answering(
-    corpus_index: EmbeddedIndex, encoder: Encoder
-) -> None:
-    vector = encoder.encode(["Who met Vucic?"])[0]
-    assert corpus_index.retrieve("Who met Vucic?", vector, 1)
-    EmbeddedIndex(corpus_index.index_dir, _other_model(encoder), repair=True).close()
-    with pytest.raises(IndexFilesError, match="re-embedded by another model"):
-        corpus_index.retrieve("Who met Vucic?", vector, 1)
-    with pytest.raises(IndexFilesError, match="re-embedded by another model"):
-        corpus_index.add_documents([Document("harbour", "The harbour reopened on Monday.")])
 
 
 def test_corrupt_store_is_named(tmp_path: Path, encoder: Encoder) -> None:

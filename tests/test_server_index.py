@@ -17,7 +17,10 @@ pytestmark = pytest.mark.model
 class TestServerIndexContract(IndexContract):
     @pytest.fixture
     def open_index(self, database_url: str, milvus_uri: str, encoder: Encoder) -> OpenIndex:  # noqa: F811
-        return lambda: ServerIndex(database_url, milvus_uri, encoder)
+        def opening(encoder: Encoder = encoder, repair: bool = False) -> ServerIndex:
+            return ServerIndex(database_url, milvus_uri, encoder, repair=repair)
+
+        return opening
 
 
 SHOIGU = Document("shoigu", "Sergei Shoigu is the Russian defence minister.", source="Sputnik", date="2017-10-11")

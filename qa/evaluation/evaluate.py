@@ -34,8 +34,8 @@ def evaluate(
     model_dir: Path | None = None,
     precision: Precision = "auto",
 ) -> dict:
-    """Index every context of a SQuAD file as a document, ask every question, and score (a retrieved
-    passage counts for recall when it covers a gold answer's character span).
+    """Index every context of a SQuAD file as a document, ask every question, and score (a passage found
+    counts for recall when it covers a gold answer's span); figures not measured are None.
 
     Args:
         path: SQuAD v1.1-format JSON.
@@ -46,9 +46,7 @@ def evaluate(
         index_dir: build the index here and keep it; a temporary folder when None.
         compare_encode: also time bare `SentenceTransformer.encode` on the same passages.
         seed: sampling seed (default 0).
-        retrieval: also measure retrieval recall in each mode (default True).
-        answers: also ask every question and score the answers (default True; without them the report's
-            "answers" and "latency_ms" are None).
+        retrieval, answers: measure retrieval recall in each mode; ask and score every question (default True each).
         model_dir: the span reader's model folder (default: the shipped one).
         precision: the span reader's arithmetic (default "auto"; see `SpanModel`).
 
@@ -62,8 +60,7 @@ def evaluate(
     """
     documents, questions = _load(path, limit, seed)
     readers = default_readers(model_dir, precision)
-    # Refused before the index is built, which can take minutes.
-    used = choose_reader({r.name: r for r in readers}, reader, readers[0].name)
+    used = choose_reader({r.name: r for r in readers}, reader, readers[0].name)  # refused before the long ingest
     encoder = encoder or Encoder()
     with tempfile.TemporaryDirectory(prefix="reportqa-eval-") as scratch:
         pipeline = Pipeline(EmbeddedIndex(index_dir or Path(scratch), encoder), encoder, readers, no_answer_threshold=0)

@@ -197,6 +197,14 @@ class PostgresStore(DocumentCatalogue):
 
     # --- writing -------------------------------------------------------------------------------
 
+    def set_sentence_vectors(self, vectors: dict[int, np.ndarray]) -> None:
+        """Replace these passages' sentence vectors (one row per sentence), in one transaction."""
+        with self.transaction() as connection, connection.cursor() as cursor:
+            cursor.executemany(
+                "UPDATE passages SET sentence_vectors = %s WHERE id = %s",
+                [(rows.astype(np.float16).tobytes(), passage_id) for passage_id, rows in vectors.items()],
+            )
+
     def reserve_ids(self, count: int) -> list[int]:
         """`count` new passage ids, never handed out again."""
         rows = self._rows("SELECT nextval('passage_ids') FROM generate_series(1, %s)", (count,))

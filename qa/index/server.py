@@ -13,12 +13,13 @@ from qa.index.base import (
     DocumentInfo,
     Index,
     IndexCounts,
+    IndexFilesError,
     IndexUnavailableError,
     UnknownDocumentError,
     WriteResult,
 )
 from qa.index.milvus_passages import MilvusPassages, PassageRow
-from qa.index.model_check import check_embedding_model
+from qa.index.model_check import REEMBEDDING, check_embedding_model, record_embedding_model
 from qa.index.passages import Changes, NewPassage, changes_to_write, embed_documents
 from qa.index.postgres_store import PostgresStore
 from qa.index.vector_changes import VectorChangeLog
@@ -57,10 +58,12 @@ class ServerIndex(Index):
         splitter_tokens: passage length in embedder tokens (default 200).
         overlap_tokens: passage overlap in embedder tokens (default 48).
         retriever: fuses the rankings (default: `HybridRetriever()`).
+        repair: rebuild the Milvus collection from PostgreSQL (`reindex`); for an index embedded by another
+            model than `encoder`, re-embed every passage and sentence with it first (default False).
 
     Raises:
         IndexUnavailableError: PostgreSQL or Milvus cannot be reached (the message names which).
-        ValueError: the index was embedded by another model than `encoder`.
+        ValueError: the index was embedded by another model than `encoder`, and `repair` is not set.
     """
 
     def __init__(
@@ -74,6 +77,7 @@ class ServerIndex(Index):
         splitter_tokens: int = 200,
         overlap_tokens: int = 48,
         retriever: HybridRetriever | None = None,
+        repair: bool = False,
     ):
         self.encoder = encoder
         self._splitter = PassageSplitter(encoder.tokenize, splitter_tokens, overlap_tokens)
@@ -81,16 +85,18 @@ class ServerIndex(Index):
         self._stemmer = Stemmer.Stemmer("english")
         self._store = PostgresStore(database_url)
         try:
-            check_embedding_model(
-                self._store,
-                encoder,
-                self._store.name,
-                "point REPORTQA_MODEL_PATH at the model that built it, or use another database",
+            remedy = (
+                "run `reportqa reindex` with REPORTQA_MODEL_PATH set to the new model to re-embed it, "
+                "or point REPORTQA_MODEL_PATH at the model that built it"
             )
+            new_model = check_embedding_model(self._store, encoder, self._store.name, remedy, reembed=repair)
+            self._model_record = self._store.setting("embedding_probe")
             self._log = VectorChangeLog(self._store)
             with self._store.write_lock():
                 self._vectors = MilvusPassages(milvus_uri, encoder.dimension, collection, kind, milvus_token)
                 self._recover()
+            if repair:
+                self._rebuild(reembed=new_model)
         except BaseException:
             self._store.close()
             raise
@@ -142,6 +148,7 @@ class ServerIndex(Index):
         self, documents: Sequence[Document], replace: bool = True, embedded: Sequence[list[NewPassage]] | None = None
     ) -> WriteResult:
         _refuse_nul(documents)
+        self._refuse_another_model()
         if not replace:
             self._refuse_existing(documents)
         # Embedding is the slow part: done before taking the lock every replica's writers share.
@@ -180,6 +187,7 @@ class ServerIndex(Index):
             raise DocumentExistsError(taken)
 
     def delete_document(self, document_id: str) -> None:
+        self._refuse_another_model()
         with self._store.write_lock():
             self._recover()
             with self._store.transaction() as connection:
@@ -205,25 +213,56 @@ class ServerIndex(Index):
             self._recover()
 
     def reindex(self) -> None:
-        """Embed every stored passage into a new Milvus collection, then move the alias to it."""
+        self._rebuild(reembed=False)
+
+    def _rebuild(self, reembed: bool) -> None:
+        """Embed every stored passage into a new Milvus collection, then move the alias to it.
+
+        With `reembed` (the index was embedded by another model), the sentence vectors in PostgreSQL are
+        replaced too, and the index says "re-embedding" until it is done: a crash part way leaves an index
+        no model opens until `reportqa reindex` runs again, and replicas that have it open stop answering.
+        """
         with self._store.write_lock():
             self._recover()
+            if reembed:
+                self._store.set_setting("embedding_probe", REEMBEDDING)
             with self._vectors.rebuilding() as collection:
                 for batch in self._store.passage_batches(_REBUILD_BATCH):
                     texts = [passage.text for passage, _, _ in batch]
-                    vectors = self.encoder.encode(texts)
+                    vectors = (
+                        self._embed([passage for passage, _, _ in batch]) if reembed else self.encoder.encode(texts)
+                    )
                     terms = keyword_terms(texts, self._stemmer)
                     rows = [
                         PassageRow(passage.id, vector, passage_terms, passage.document_id, source, date)
                         for (passage, source, date), vector, passage_terms in zip(batch, vectors, terms, strict=True)
                     ]
                     self._vectors.insert(rows, collection)
+            if reembed:
+                record_embedding_model(self._store, self.encoder)
+                self._model_record = self._store.setting("embedding_probe")
+
+    def _embed(self, passages: list[Passage]) -> np.ndarray:
+        """The passages' vectors, their sentences' vectors stored in PostgreSQL as they are made."""
+        spans = [[(start - p.start, end - p.start) for start, end in p.sentences] for p in passages]
+        vectors, sentence_vectors = self.encoder.encode_with_spans([p.text for p in passages], spans)
+        self._store.set_sentence_vectors({p.id: rows for p, rows in zip(passages, sentence_vectors, strict=True)})
+        return vectors
+
+    def _refuse_another_model(self) -> None:
+        """Stop a replica whose model is no longer the index's: its questions would find the wrong passages."""
+        if self._store.setting("embedding_probe") != self._model_record:
+            raise IndexFilesError(
+                f"{self._store.name} is being or has been re-embedded by another model since this replica opened "
+                "it: restart it with REPORTQA_MODEL_PATH set to that model once `reportqa reindex` is done"
+            )
 
     # --- retrieving ----------------------------------------------------------------------------
 
     def retrieve(
         self, text: str, vector: np.ndarray, top_k: int, filters: Filters | None = None, mode: str = "hybrid"
     ) -> list[ScoredPassage]:
+        self._refuse_another_model()
         terms = keyword_terms([text], self._stemmer)[0]
         searches = Searches(
             lambda query, k, _: self._vectors.dense(query, k, filters),
