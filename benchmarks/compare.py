@@ -12,8 +12,8 @@ of 2.0 under "per question" means that system took twice reportqa's time per que
 
 What is held the same, and what is each system's own:
 
-- Models: all load the same two local folders, offline (HF_HUB_OFFLINE=1): the packaged
-  all-MiniLM-L6-v2 (`embeddings.encoder.default_model_path()`) embeds passages and questions, and
+- Models: all load the same two local folders, offline (HF_HUB_OFFLINE=1):
+  the shipped retriever (`embeddings/model`, a fine-tuned MiniLM) embeds passages and questions, and
   reportqa's shipped span reader (`qa/readers/model`) reads. reportqa reads with its own arithmetic
   (`--precision`, default "auto": bfloat16 autocast where the CPU has it, else the folder's int8
   ONNX encoder); Haystack reads in float32 (the folder's weights are float16, which transformers

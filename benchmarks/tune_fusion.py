@@ -76,7 +76,7 @@ def main() -> None:
         help="measure only this setting (repeatable; e.g. 5:0,1,1), as on eval/ files, where nothing is chosen",
     )
     parser.add_argument(
-        "--model", type=Path, help="embedding model folder, e.g. a trained retriever (default: the packaged MiniLM)"
+        "--model", type=Path, help="embedding model folder, e.g. a trained retriever (default: the shipped retriever)"
     )
     args = parser.parse_args()
     settings = args.only or [(rrf_k, weights) for rrf_k, weights in itertools.product(RRF_KS, WEIGHTS) if any(weights)]

@@ -28,7 +28,9 @@ class Settings(BaseSettings):
         description="Span reader arithmetic: bfloat16, int8 (the model's encoder.int8.onnx) or float32; "
         "auto takes the first this CPU and the model folder allow.",
     )
-    model_path: Path | None = Field(None, description="Embedding model folder; the packaged MiniLM when unset.")
+    model_path: Path | None = Field(
+        None, description="Embedding model folder; the retriever shipped in embeddings/model when unset."
+    )
     embedding_precision: Precision = Field(
         "float32",
         description="Embedding arithmetic: float32, bfloat16, int8 (the model folder's encoder.int8.onnx, "

@@ -212,7 +212,7 @@ class IndexContract:
 
 def other_model(encoder: Encoder) -> Encoder:
     """Another 384-dimension model: the same texts' vectors with their coordinates rotated, so the same
-    passages rank alike, but no vector it makes matches the packaged model's."""
+    passages rank alike, but no vector it makes matches the real model's."""
     other = copy.copy(encoder)
     other.model_path = Path("other-model")
     other.encode = lambda texts: np.roll(encoder.encode(texts), 7, axis=1)  # type: ignore[method-assign]

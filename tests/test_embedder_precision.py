@@ -8,7 +8,7 @@ import onnx
 import pytest
 from sentence_transformers import SentenceTransformer
 
-from embeddings.encoder import Encoder, default_model_path
+from embeddings.encoder import Encoder, packaged_model_path
 from embeddings.onnx_session import ENCODER_FILE
 from qa.index.embedded import EmbeddedIndex
 from qa.models import Document
@@ -28,7 +28,7 @@ QUESTIONS = ["Whom did Shoigu meet in Moscow?", "Where did Lavrov meet Vucic?", 
 def exported(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A copy of the packaged MiniLM with its int8 file written."""
     folder = tmp_path_factory.mktemp("minilm") / "model"
-    shutil.copytree(default_model_path(), folder)
+    shutil.copytree(packaged_model_path(), folder)
     assert export_int8_embedder(folder) == folder / ENCODER_FILE
     return folder
 
@@ -71,8 +71,8 @@ def test_a_file_exported_from_other_weights_is_refused(exported: Path, tmp_path:
 
 
 def test_int8_without_its_file_names_the_export_command(tmp_path: Path) -> None:
-    with pytest.raises(FileNotFoundError, match=f"reportqa export-embedder --model {default_model_path()}"):
-        Encoder(precision="int8")
+    with pytest.raises(FileNotFoundError, match=f"reportqa export-embedder --model {packaged_model_path()}"):
+        Encoder(packaged_model_path(), precision="int8")
 
 
 def test_an_index_embedded_in_float32_opens_for_int8_questions_of_the_same_model(

@@ -42,7 +42,7 @@ def ingest_on_ray(
         paths: files or folders.
         source: the `source` metadata for every document; the file's folder name when None.
         workers: embedding workers, one CPU and one model each (default 2).
-        model_path: the embedding model folder the workers load (default: the packaged MiniLM).
+        model_path: the embedding model folder the workers load (default: the shipped retriever).
         batch_documents: documents embedded and written together (default 32).
         precision: the workers' embedding arithmetic, as the index's encoder has it (default "float32").
     """

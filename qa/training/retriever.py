@@ -15,7 +15,7 @@ from sentence_transformers.sentence_transformer.losses import MultipleNegativesR
 from sentence_transformers.util import batch_to_device
 from tqdm import tqdm
 
-from embeddings.encoder import Encoder, default_model_path
+from embeddings.encoder import Encoder, packaged_model_path
 from embeddings.precision import cpu_has_bf16
 from qa.training.checkpoints import resume, save_checkpoint, seed_everything
 from qa.training.retriever_card import write_model_card
@@ -104,7 +104,7 @@ def train_retriever(
         raise ValueError(f"device {device!r}: use cpu, or cuda where torch sees a CUDA GPU")
     out.mkdir(parents=True, exist_ok=True)
     seed_everything(config.seed)
-    encoder = Encoder(default_model_path(), device=device)
+    encoder = Encoder(packaged_model_path(), device=device)
     model = encoder.model
     files = [Path(p) for p in config.data]
     data = load_retriever_data(files, encoder.tokenize, config.held_out_percent, config.seed, config.pairs_per_file)
@@ -184,7 +184,7 @@ def _finish(
         **({"stopped_at_step": run["stopped_at_step"]} if "stopped_at_step" in run else {}),
         "held_out": {s.file: {"articles": s.titles, "passages": len(s.passages)} for s in data.held_out},
         "counts": data.counts,
-        "base": held_out_recall(Encoder(default_model_path(), device=device), data.held_out),
+        "base": held_out_recall(Encoder(packaged_model_path(), device=device), data.held_out),
         "trained": held_out_recall(Encoder(folder, device=device), data.held_out),
     }
     (out / REPORT).write_text(json.dumps(report, indent=2) + "\n")

@@ -13,7 +13,7 @@ from tqdm import tqdm
 from transformers import BertForQuestionAnswering
 from transformers.utils import logging as transformers_logging
 
-from embeddings.encoder import default_model_path
+from embeddings.encoder import packaged_model_path
 from embeddings.precision import cpu_has_bf16
 from qa.readers.span import load_reader_tokenizer
 from qa.readers.windows import pad_windows
@@ -99,7 +99,7 @@ def train_reader(
     out.mkdir(parents=True, exist_ok=True)
     seed_everything(config.seed)
     transformers_logging.set_verbosity_error()
-    base = Path(config.init) if config.init else default_model_path()
+    base = Path(config.init) if config.init else packaged_model_path()
     tokenizer = load_reader_tokenizer(base)
     # A shipped reader is stored in fp16; the optimiser needs fp32 master weights
     model = BertForQuestionAnswering.from_pretrained(str(base), dtype=torch.float32).to(device)
