@@ -12,7 +12,7 @@ from qa.models import Passage, ScoredPassage
 from qa.readers.onnx_encoder import OnnxEncoder
 from qa.readers.span import SHIPPED_MODEL, SpanModel
 from qa.readers.windows import pad_windows, tokenize_windows
-from qa.training.export import SpanLogitsFromWordVectors, export_int8_encoder, fused_float_graph
+from qa.training.export import FromWordVectors, export_int8_encoder, fused_float_graph, span_logits
 
 pytestmark = pytest.mark.model
 
@@ -94,7 +94,7 @@ def test_the_fused_float_graph_gives_the_torch_model_s_logits(
     import onnxruntime
 
     graph = fused_float_graph(
-        SpanLogitsFromWordVectors(small_model), small_model.config, ["start_logits", "end_logits"]
+        FromWordVectors(small_model, span_logits), small_model.config, ["start_logits", "end_logits"]
     )
     # Every layer's attention is one operator; a transformers or exporter upgrade that changes the
     # graph's pattern fails here rather than silently reading slower.

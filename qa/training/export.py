@@ -1,7 +1,9 @@
 """Export a span reader's or an embedder's encoder to an int8 ONNX file, the fast path on CPUs without bfloat16."""
 
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import onnx
 import torch
@@ -15,32 +17,32 @@ from qa.training.attention_fusion import fuse_attention
 INPUT_NAMES = ("inputs_embeds", "token_type_ids", "attention_mask")
 
 
-class SpanLogitsFromWordVectors(torch.nn.Module):
-    """The span model from word vectors on: the word embeddings, half the weights, stay in model.safetensors."""
+class FromWordVectors(torch.nn.Module):
+    """A BERT model from word vectors on: the word embeddings, half the weights, stay in model.safetensors.
 
-    def __init__(self, model: BertForQuestionAnswering):
+    Args:
+        model: the model.
+        outputs: what the exported graph returns of the model's output, e.g. the span logits.
+    """
+
+    def __init__(self, model: torch.nn.Module, outputs: Callable[[Any], Any]):
         super().__init__()
         self.model = model
+        self.outputs = outputs
 
-    def forward(
-        self, inputs_embeds: torch.Tensor, token_type_ids: torch.Tensor, attention_mask: torch.Tensor
-    ) -> tuple[torch.Tensor, torch.Tensor]:
+    def forward(self, inputs_embeds: torch.Tensor, token_type_ids: torch.Tensor, attention_mask: torch.Tensor) -> Any:
         output = self.model(inputs_embeds=inputs_embeds, token_type_ids=token_type_ids, attention_mask=attention_mask)
-        return output.start_logits, output.end_logits
+        return self.outputs(output)
 
 
-class TokenVectorsFromWordVectors(torch.nn.Module):
-    """An embedder's transformer from word vectors on, to its contextual token vectors (pooled by the caller)."""
+def span_logits(output: Any) -> tuple[torch.Tensor, torch.Tensor]:
+    """A span model's start and end logits."""
+    return output.start_logits, output.end_logits
 
-    def __init__(self, model: BertModel):
-        super().__init__()
-        self.model = model
 
-    def forward(
-        self, inputs_embeds: torch.Tensor, token_type_ids: torch.Tensor, attention_mask: torch.Tensor
-    ) -> torch.Tensor:
-        output = self.model(inputs_embeds=inputs_embeds, token_type_ids=token_type_ids, attention_mask=attention_mask)
-        return output.last_hidden_state
+def token_vectors(output: Any) -> torch.Tensor:
+    """An embedder's contextual token vectors (pooled by the caller)."""
+    return output.last_hidden_state
 
 
 def export_int8_encoder(model_dir: Path) -> Path:
@@ -64,7 +66,7 @@ def export_int8_encoder(model_dir: Path) -> Path:
     model = BertForQuestionAnswering.from_pretrained(
         str(model_dir), local_files_only=True, dtype=torch.float32, attn_implementation="eager"
     ).eval()
-    graph = fused_float_graph(SpanLogitsFromWordVectors(model), model.config, ["start_logits", "end_logits"])
+    graph = fused_float_graph(FromWordVectors(model, span_logits), model.config, ["start_logits", "end_logits"])
     return _write_int8(graph, model_dir)
 
 
@@ -90,7 +92,7 @@ def export_int8_embedder(model_dir: Path) -> Path:
     model = BertModel.from_pretrained(
         str(model_dir), local_files_only=True, dtype=torch.float32, attn_implementation="eager", add_pooling_layer=False
     ).eval()
-    graph = fused_float_graph(TokenVectorsFromWordVectors(model), model.config, ["token_vectors"])
+    graph = fused_float_graph(FromWordVectors(model, token_vectors), model.config, ["token_vectors"])
     return _write_int8(graph, model_dir)
 
 
