@@ -108,7 +108,7 @@ class Encoder:
             return np.zeros((0, self.dimension), dtype=np.float32)
         vectors = np.zeros((len(texts), self.dimension), dtype=np.float32)
         for positions in self._batches(texts):
-            vectors[positions] = self._forward_pass([texts[p] for p in positions])[0]
+            vectors[positions] = self._forward_pass([texts[p] for p in positions], with_tokens=False)[0]
         return _normalise(vectors)
 
     def identity_vector(self, text: str) -> np.ndarray:
@@ -146,7 +146,7 @@ class Encoder:
         # Batch by batch: every text's token vectors at once would hold gigabytes for a long report.
         for positions in self._batches(texts):
             batch = [texts[p] for p in positions]
-            pooled, tokens = self._forward_pass(batch)
+            pooled, tokens = self._forward_pass(batch, with_tokens=True)
             encoded = self.tokenize(batch, return_offsets_mapping=True, truncation=True, max_length=self.max_tokens)
             text_vectors[positions] = pooled
             for position, text_tokens, offsets in zip(positions, tokens, encoded["offset_mapping"], strict=True):
@@ -158,8 +158,9 @@ class Encoder:
         order = sorted(range(len(texts)), key=lambda position: len(texts[position]))
         return [order[first : first + self.batch_size] for first in range(0, len(order), self.batch_size)]
 
-    def _forward_pass(self, batch: list[str]) -> tuple[np.ndarray, list[np.ndarray]]:
-        """One forward pass: the texts' pooled vectors (before unit length), and each text's token vectors."""
+    def _forward_pass(self, batch: list[str], with_tokens: bool) -> tuple[np.ndarray, list[np.ndarray]]:
+        """One forward pass: the texts' pooled vectors (before unit length), and each text's token vectors
+        when `with_tokens` (else none: a question's are never used)."""
         if self._onnx is not None:
             encoded = self.tokenize(
                 batch, padding=True, truncation=True, max_length=self.max_tokens, return_tensors="np"
@@ -170,6 +171,11 @@ class Encoder:
             mask = encoded["attention_mask"][..., None].astype(np.float32)
             return (tokens * mask).sum(axis=1) / np.maximum(mask.sum(axis=1), 1e-9), list(tokens)
         with self._forward, torch.autocast("cpu", torch.bfloat16, enabled=self.precision == "bfloat16"):
+            if not with_tokens:
+                pooled_only = self.model.encode(
+                    batch, batch_size=self.batch_size, convert_to_tensor=True, show_progress_bar=False
+                )
+                return pooled_only.float().numpy(), []
             outputs = self.model.encode(batch, batch_size=self.batch_size, output_value=None, show_progress_bar=False)
         pooled = np.stack([out["sentence_embedding"].float().numpy() for out in outputs])
         return pooled, [out["token_embeddings"].float().numpy() for out in outputs]
