@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from qa.models import Document
+from qa.models import Document, Passage
 
 # For type hints only: the store imports this module, and listing or deleting documents loads no model.
 if TYPE_CHECKING:
@@ -47,6 +47,13 @@ def embed_documents(encoder: Encoder, splitter: PassageSplitter, documents: list
         for (_, span), text, vector, sentence_vector in zip(spans, texts, vectors, sentence_vectors, strict=True)
     )
     return [[next(passages) for _ in split] for split in splits]
+
+
+def embed_stored(encoder: Encoder, passages: list[Passage]) -> tuple[np.ndarray, dict[int, np.ndarray]]:
+    """Stored passages' vectors, and each one's sentence vectors by passage id, from one forward pass."""
+    spans = [[(start - p.start, end - p.start) for start, end in p.sentences] for p in passages]
+    vectors, sentence_vectors = encoder.encode_with_spans([p.text for p in passages], spans)
+    return vectors, {p.id: rows for p, rows in zip(passages, sentence_vectors, strict=True)}
 
 
 @dataclass(frozen=True)

@@ -7,6 +7,7 @@ import numpy as np
 from embeddings.encoder import Encoder
 from embeddings.index import VectorIndex
 from qa.index.model_check import REEMBEDDING, record_embedding_model
+from qa.index.passages import embed_stored
 from qa.index.store import DocumentStore
 
 _BATCH = 256
@@ -36,11 +37,10 @@ def reembed_store(store: DocumentStore, encoder: Encoder, kind: str, vectors_pat
     ids = store.passage_ids().tolist()
     for first in range(0, len(ids), _BATCH):
         passages = store.passages(ids[first : first + _BATCH])
-        sentences = [[(s - p.start, e - p.start) for s, e in p.sentences] for p in passages]
-        passage_vectors, sentence_vectors = encoder.encode_with_spans([p.text for p in passages], sentences)
+        passage_vectors, sentence_vectors = embed_stored(encoder, passages)
         vectors.add(np.array([p.id for p in passages], np.int64), passage_vectors)
         with store.transaction():
-            store.set_sentence_vectors({p.id: rows for p, rows in zip(passages, sentence_vectors, strict=True)})
+            store.set_sentence_vectors(sentence_vectors)
     vectors.save(vectors_path)
     with store.transaction():
         record_embedding_model(store, encoder)

@@ -20,7 +20,7 @@ from qa.index.base import (
 )
 from qa.index.milvus_passages import MilvusPassages, PassageRow
 from qa.index.model_check import REEMBEDDING, check_embedding_model, record_embedding_model
-from qa.index.passages import Changes, NewPassage, changes_to_write, embed_documents
+from qa.index.passages import Changes, NewPassage, changes_to_write, embed_documents, embed_stored
 from qa.index.postgres_store import PostgresStore
 from qa.index.vector_changes import VectorChangeLog
 from qa.ingest.splitter import PassageSplitter
@@ -244,9 +244,8 @@ class ServerIndex(Index):
 
     def _embed(self, passages: list[Passage]) -> np.ndarray:
         """The passages' vectors, their sentences' vectors stored in PostgreSQL as they are made."""
-        spans = [[(start - p.start, end - p.start) for start, end in p.sentences] for p in passages]
-        vectors, sentence_vectors = self.encoder.encode_with_spans([p.text for p in passages], spans)
-        self._store.set_sentence_vectors({p.id: rows for p, rows in zip(passages, sentence_vectors, strict=True)})
+        vectors, sentence_vectors = embed_stored(self.encoder, passages)
+        self._store.set_sentence_vectors(sentence_vectors)
         return vectors
 
     def _refuse_another_model(self) -> None:
