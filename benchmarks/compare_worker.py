@@ -151,7 +151,9 @@ def reportqa_passages(documents: list[dict], embedder: Path) -> list[tuple[dict,
 
 def embedder_path() -> Path:
     """reportqa's shipped retriever folder (`embeddings/model`), which both systems embed with."""
-    return Path(__file__).resolve().parent.parent / "embeddings" / "model"
+    from embeddings.encoder import SHIPPED_MODEL
+
+    return SHIPPED_MODEL
 
 
 def reader_path() -> Path:
