@@ -1,11 +1,11 @@
 """Sentence-transformers encoder: the retriever shipped in `embeddings/model`, or any such model folder."""
 
-import copy
 import os
 import threading
 from collections.abc import Sequence
+from functools import cached_property
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -14,20 +14,19 @@ from embeddings.memory import bound_inference_memory
 # Weights come from an installed package, never from a hub: fail fast instead of trying the network.
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
-# Before torch loads: oneDNN reads its kernel cache's size once.
+# Before torch loads, if it ever does: oneDNN reads its kernel cache's size once.
 bound_inference_memory()
 
-import torch
-from sentence_transformers import SentenceTransformer
-from transformers.utils import logging as transformers_logging
-
 from embeddings.fair_lock import FairLock
-from embeddings.onnx_session import ENCODER_FILE, encoder_feed, open_int8_session
-from embeddings.plain_forms import read_plain_forms
+from embeddings.folder_layout import mean_pooling_max_tokens
+from embeddings.onnx_session import ENCODER_FILE, FLOAT32_ENCODER_FILE, encoder_feed, open_encoder_session
 from embeddings.precision import Precision, resolve_precision
+from embeddings.tokenizer import load_tokenizer
+from embeddings.word_vectors import read_word_embeddings
 
-# The weight-loading progress bar is noise on every start of the CLI and the server.
-transformers_logging.disable_progress_bar()
+if TYPE_CHECKING:
+    import onnxruntime
+    from sentence_transformers import SentenceTransformer
 
 
 # all-MiniLM-L6-v2 fine-tuned here for questions against passages (its model card says how).
@@ -55,10 +54,11 @@ class Encoder:
         model_path: folder of a sentence-transformers model (default: the retriever shipped in `embeddings/model`).
         batch_size: texts per forward pass (default 32).
         device: torch device (default "cpu").
-        precision: "float32" (default), "bfloat16" (torch mixed precision where the CPU supports it),
-            "int8" (the folder's `encoder.int8.onnx` under ONNX Runtime, written by `reportqa
-            export-embedder`), or "auto": bfloat16 where the CPU supports it, else int8 where the
-            folder has the file, else float32.
+        precision: "float32" (default; the folder's `encoder.float32.onnx` under ONNX Runtime where it has
+            one and `device` is "cpu", which keeps torch unloaded, else torch), "bfloat16" (torch mixed
+            precision where the CPU supports it), "int8" (the folder's `encoder.int8.onnx`), or "auto":
+            bfloat16 where the CPU supports it, else int8 where the folder has the file, else float32.
+            `reportqa export-embedder` writes both files.
     """
 
     def __init__(
@@ -69,29 +69,33 @@ class Encoder:
         precision: Precision = "float32",
     ):
         self.model_path = Path(model_path) if model_path else SHIPPED_MODEL
-        # Weights stored in bfloat16 (the shipped ones, at half the size) compute in float32 all the same.
-        self.model = SentenceTransformer(
-            str(self.model_path), device=device, local_files_only=True, model_kwargs={"dtype": torch.float32}
-        )
-        export = f"reportqa export-embedder --model {self.model_path}"
-        self.precision = resolve_precision(precision, self.model_path / ENCODER_FILE, export)
-        self._onnx: Any = None
-        if self.precision == "int8":
-            self._onnx, self._word_embeddings = self._int8_session(export)
+        self.device = device
         self.batch_size = batch_size
-        # The model encodes with this same tokenizer object, so passages and questions both get it.
-        model_tokenizer = read_plain_forms(self.model.tokenizer)
+        self._export = f"reportqa export-embedder --model {self.model_path}"
+        self.precision = resolve_precision(precision, self.model_path / ENCODER_FILE, self._export)
         # A fast tokenizer keeps its truncation and padding as state that every call sets, so calls
-        # from two threads can run with each other's settings: the model's own is used only inside a
-        # forward pass, and counting and offsets use a copy, one call at a time.
-        self._tokenizer = copy.deepcopy(model_tokenizer)
+        # from two threads can run with each other's settings: one call at a time.
+        self._tokenizer = load_tokenizer(self.model_path)
         self._tokenizing = threading.Lock()
-        self.dimension: int = self.model.get_embedding_dimension()
-        # One forward pass at a time: torch already spreads one pass over the cores, and passes
-        # from many server threads at once only thrash them and grow per-thread memory. Granted in
-        # arrival order, so a writer's next batch cannot starve a question.
+        # One forward pass at a time: a pass already spreads over the cores, and passes from many
+        # server threads at once only thrash them and grow per-thread memory. Granted in arrival
+        # order, so a writer's next batch cannot starve a question.
         self._forward = FairLock()
-        self.max_tokens: int = self.model.max_seq_length
+        self._onnx = self._onnx_session()
+        if self._onnx is None:
+            self.max_tokens: int = self.model.max_seq_length
+            self.dimension: int = self.model.get_embedding_dimension()
+        else:
+            self.max_tokens = mean_pooling_max_tokens(self.model_path, self._tokenizer.model_max_length)
+            self.dimension = self._word_embeddings.shape[1]
+
+    @cached_property
+    def model(self) -> "SentenceTransformer":
+        """The folder under sentence-transformers, which imports torch: for bfloat16, training, and folders
+        without ONNX files. `encode` runs it only when it runs no ONNX file."""
+        from embeddings.torch_encoder import load_sentence_transformer
+
+        return load_sentence_transformer(self.model_path, self.device)
 
     def tokenize(self, texts: str | list[str], **options: Any) -> Any:
         """The model's tokenizer on `texts` (its `BatchEncoding`), with `options` as the tokenizer takes them."""
@@ -117,11 +121,16 @@ class Encoder:
         Indexes record it to tell models apart: bfloat16 or int8 arithmetic moves a vector a little,
         another model moves it far, and an index must accept the first and refuse the second.
         """
-        with self._forward:
-            outputs = self.model.encode(
-                [text], normalize_embeddings=True, convert_to_numpy=True, show_progress_bar=False
-            )
-        return np.asarray(outputs[0], dtype=np.float32)
+        # From the float32 file where torch is not loaded and the folder has it: it computes what torch does.
+        session = self._float32_session if self._onnx is not None else None
+        if session is not None:
+            pooled = self._onnx_pass(session, [text])[0]
+        else:
+            from embeddings.torch_encoder import torch_forward
+
+            with self._forward:
+                pooled = torch_forward(self.model, [text], bfloat16=False, with_tokens=False)[0]
+        return _normalise(pooled)[0]
 
     def encode_with_spans(
         self, texts: Sequence[str], spans: Sequence[Sequence[tuple[int, int]]]
@@ -160,36 +169,47 @@ class Encoder:
 
     def _forward_pass(self, batch: list[str], with_tokens: bool) -> tuple[np.ndarray, list[np.ndarray]]:
         """One forward pass: the texts' pooled vectors (before unit length), and each text's token vectors
-        when `with_tokens` (else none: a question's are never used)."""
+        when `with_tokens` (else none, where that saves work: a question's are never used)."""
         if self._onnx is not None:
-            encoded = self.tokenize(
-                batch, padding=True, truncation=True, max_length=self.max_tokens, return_tensors="np"
-            )
-            with self._forward:
-                (tokens,) = self._onnx.run(None, encoder_feed(dict(encoded), self._word_embeddings))
-            # The transformer's mean pooling, as the sentence-transformers folder's own pooling layer does it.
-            mask = encoded["attention_mask"][..., None].astype(np.float32)
-            return (tokens * mask).sum(axis=1) / np.maximum(mask.sum(axis=1), 1e-9), list(tokens)
-        with self._forward, torch.autocast("cpu", torch.bfloat16, enabled=self.precision == "bfloat16"):
-            if not with_tokens:
-                pooled_only = self.model.encode(
-                    batch, batch_size=self.batch_size, convert_to_tensor=True, show_progress_bar=False
-                )
-                return pooled_only.float().numpy(), []
-            outputs = self.model.encode(batch, batch_size=self.batch_size, output_value=None, show_progress_bar=False)
-        pooled = np.stack([out["sentence_embedding"].float().numpy() for out in outputs])
-        return pooled, [out["token_embeddings"].float().numpy() for out in outputs]
+            return self._onnx_pass(self._onnx, batch)
+        from embeddings.torch_encoder import torch_forward
 
-    def _int8_session(self, export: str) -> tuple[Any, np.ndarray]:
-        """The folder's int8 file under ONNX Runtime and the word vectors it starts from; mean pooling only."""
-        pooling = getattr(self.model[1], "pooling_mode", None) if len(self.model) > 1 else None
-        if pooling != "mean":
-            raise ValueError(
-                f"{self.model_path}: int8 embedding needs a mean-pooling model, this one pools by {pooling}"
-            )
-        word_embeddings = self.model[0].auto_model.get_input_embeddings().weight.detach().float().numpy()
-        remedy = f"export it again with `{export}`, or embed in float32 (REPORTQA_EMBEDDING_PRECISION)"
-        return open_int8_session(self.model_path, remedy), word_embeddings
+        with self._forward:
+            return torch_forward(self.model, batch, self.precision == "bfloat16", with_tokens)
+
+    def _onnx_pass(
+        self, session: "onnxruntime.InferenceSession", batch: list[str]
+    ) -> tuple[np.ndarray, list[np.ndarray]]:
+        """One forward pass of an ONNX encoder file, mean-pooled as the folder's pooling layer does it."""
+        encoded = self.tokenize(batch, padding=True, truncation=True, max_length=self.max_tokens, return_tensors="np")
+        with self._forward:
+            (tokens,) = session.run(None, encoder_feed(dict(encoded), self._word_embeddings))
+        mask = encoded["attention_mask"][..., None].astype(np.float32)
+        return (tokens * mask).sum(axis=1) / np.maximum(mask.sum(axis=1), 1e-9), list(tokens)
+
+    def _onnx_session(self) -> "onnxruntime.InferenceSession | None":
+        """The ONNX file `encode` runs, if any: the int8 one, or in float32 the float32 one where the folder has it."""
+        if self.precision == "int8":
+            return self._open_onnx(ENCODER_FILE, "embed in float32 (REPORTQA_EMBEDDING_PRECISION)")
+        return self._float32_session if self.precision == "float32" else None
+
+    @cached_property
+    def _float32_session(self) -> "onnxruntime.InferenceSession | None":
+        """The folder's float32 file (written by `reportqa export-embedder`) on the CPU; None without one."""
+        if self.device != "cpu" or not (self.model_path / FLOAT32_ENCODER_FILE).exists():
+            return None
+        return self._open_onnx(FLOAT32_ENCODER_FILE, "delete it to embed through torch")
+
+    def _open_onnx(self, name: str, other_remedy: str) -> "onnxruntime.InferenceSession":
+        """Open one of the folder's ONNX files: they hold the transformer, and `_onnx_pass` pools by the mean."""
+        # A folder that pools otherwise, or adds layers, is refused here rather than embedded wrongly.
+        mean_pooling_max_tokens(self.model_path, self._tokenizer.model_max_length)
+        return open_encoder_session(self.model_path / name, f"export it again with `{self._export}`, or {other_remedy}")
+
+    @cached_property
+    def _word_embeddings(self) -> np.ndarray:
+        """The word vectors the ONNX files start from (see `encoder_feed`)."""
+        return read_word_embeddings(self.model_path)
 
 
 def _pool_spans(tokens: np.ndarray, offsets: list[tuple[int, int]], spans: Sequence[tuple[int, int]]) -> np.ndarray:

@@ -1,4 +1,4 @@
-"""A model folder's int8 ONNX file under ONNX Runtime, refused when exported from other weights."""
+"""A model folder's ONNX encoder files under ONNX Runtime, refused when exported from other weights."""
 
 import hashlib
 from pathlib import Path
@@ -10,17 +10,20 @@ if TYPE_CHECKING:
     import onnxruntime
 
 ENCODER_FILE = "encoder.int8.onnx"
+# The same graph in float32: what torch computes, without importing torch (an embedder's only).
+FLOAT32_ENCODER_FILE = "encoder.float32.onnx"
 WEIGHTS_DIGEST = "model.safetensors sha256"  # the file's metadata key naming the weights it was exported from
 
 
-def open_int8_session(model_dir: Path, remedy: str) -> "onnxruntime.InferenceSession":
-    """Open `model_dir/encoder.int8.onnx` for the CPU.
+def open_encoder_session(path: Path, remedy: str) -> "onnxruntime.InferenceSession":
+    """Open a model folder's encoder file for the CPU.
 
     The file starts from word vectors (see `encoder_feed`): the word embeddings, half the weights,
     stay in model.safetensors.
 
     Args:
-        model_dir: the model folder; its encoder file must come from its model.safetensors.
+        path: the file (`ENCODER_FILE` or `FLOAT32_ENCODER_FILE`) in its model folder; it must come from
+            the folder's model.safetensors.
         remedy: what the refusal tells the user to do, e.g. the command that exports the file again.
 
     Returns:
@@ -37,7 +40,7 @@ def open_int8_session(model_dir: Path, remedy: str) -> "onnxruntime.InferenceSes
     # Its threads spin while a pass runs but not after, where they took the CPU from the question's
     # embedding (BENCHMARKS.md, "ONNX Runtime's spinning threads").
     options.add_session_config_entry("session.force_spinning_stop", "1")
-    path = model_dir / ENCODER_FILE
+    model_dir = path.parent
     session = onnxruntime.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
     # A folder whose weights were replaced after the export would run the old model.
     if session.get_modelmeta().custom_metadata_map.get(WEIGHTS_DIGEST) != weights_file_sha256(model_dir):

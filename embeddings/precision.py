@@ -32,10 +32,29 @@ def resolve_precision(precision: Precision, onnx_file: Path, export_command: str
 
 
 def cpu_has_bf16() -> bool:
-    """Whether torch's CPU kernels run bfloat16 natively here (AVX-512 BF16 or AMX)."""
+    """Whether this CPU computes bfloat16 natively (AVX-512 BF16 or AMX), where torch's bfloat16 is fast.
+
+    Read from the CPU's flags where Linux lists them, so that choosing a precision imports no torch.
+    """
+    flags = _cpu_flags()
+    if flags is not None:
+        return bool(flags & {"avx512_bf16", "amx_bf16"})
     import torch
 
     try:
         return bool(torch.ops.mkldnn._is_mkldnn_bf16_supported())
     except (AttributeError, RuntimeError):
         return False
+
+
+def _cpu_flags() -> set[str] | None:
+    """The x86 feature flags /proc/cpuinfo lists; None where it lists none (another system or architecture)."""
+    try:
+        lines = Path("/proc/cpuinfo").read_text(encoding="utf-8", errors="replace").splitlines()
+    except OSError:
+        return None
+    for line in lines:
+        name, _, value = line.partition(":")
+        if name.strip() == "flags":
+            return set(value.split())
+    return None

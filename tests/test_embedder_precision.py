@@ -8,11 +8,11 @@ import onnx
 import pytest
 from sentence_transformers import SentenceTransformer
 
-from embeddings.encoder import Encoder, packaged_model_path
-from embeddings.onnx_session import ENCODER_FILE
+from embeddings.encoder import SHIPPED_MODEL, Encoder, packaged_model_path
+from embeddings.onnx_session import ENCODER_FILE, FLOAT32_ENCODER_FILE
 from qa.index.embedded import EmbeddedIndex
 from qa.models import Document
-from qa.training.export import export_int8_embedder
+from qa.training.export import export_embedder
 
 pytestmark = pytest.mark.model
 
@@ -26,11 +26,19 @@ QUESTIONS = ["Whom did Shoigu meet in Moscow?", "Where did Lavrov meet Vucic?", 
 
 @pytest.fixture(scope="module")
 def exported(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A copy of the packaged MiniLM with its int8 file written."""
+    """A copy of the packaged MiniLM with its ONNX files written."""
     folder = tmp_path_factory.mktemp("minilm") / "model"
     shutil.copytree(packaged_model_path(), folder)
-    assert export_int8_embedder(folder) == folder / ENCODER_FILE
+    assert export_embedder(folder) == [folder / FLOAT32_ENCODER_FILE, folder / ENCODER_FILE]
     return folder
+
+
+def test_the_float32_file_embeds_as_torch_does(exported: Path) -> None:
+    onnx_encoder, torch_model = Encoder(exported), SentenceTransformer(str(exported), local_files_only=True)
+    want = torch_model.encode(PASSAGES + QUESTIONS, normalize_embeddings=True)
+    np.testing.assert_allclose(onnx_encoder.encode(PASSAGES + QUESTIONS), want, atol=1e-5)
+    np.testing.assert_allclose(onnx_encoder.identity_vector(QUESTIONS[0]), want[len(PASSAGES)], atol=1e-5)
+    assert (onnx_encoder.max_tokens, onnx_encoder.dimension) == (torch_model.max_seq_length, want.shape[1])
 
 
 @pytest.mark.parametrize("precision", ["bfloat16", "int8"])
@@ -65,9 +73,22 @@ def test_a_file_exported_from_other_weights_is_refused(exported: Path, tmp_path:
     with_new_weights = tmp_path / "retrained"
     model[0].auto_model.encoder.layer[0].output.dense.bias.data += 0.01
     model.save(str(with_new_weights))
-    shutil.copy(exported / ENCODER_FILE, with_new_weights / ENCODER_FILE)
+    for name in (ENCODER_FILE, FLOAT32_ENCODER_FILE):
+        shutil.copy(exported / name, with_new_weights / name)
     with pytest.raises(ValueError, match="export-embedder"):
         Encoder(with_new_weights, precision="int8")
+    with pytest.raises(ValueError, match="export-embedder"):
+        Encoder(with_new_weights, precision="float32")
+
+
+def test_the_shipped_float32_file_stores_its_bfloat16_weights_as_such() -> None:
+    graph = onnx.load(str(SHIPPED_MODEL / FLOAT32_ENCODER_FILE))
+    stored = {tensor.name for tensor in graph.graph.initializer if tensor.data_type == onnx.TensorProto.BFLOAT16}
+    widened = {node.input[0] for node in graph.graph.node if node.op_type == "Cast" and node.input[0] in stored}
+    assert len(stored) >= 30 and widened == stored
+    assert (SHIPPED_MODEL / FLOAT32_ENCODER_FILE).stat().st_size < (
+        SHIPPED_MODEL / "model.safetensors"
+    ).stat().st_size / 2
 
 
 def test_int8_without_its_file_names_the_export_command(tmp_path: Path) -> None:

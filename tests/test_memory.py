@@ -8,9 +8,10 @@ from embeddings.memory import release_free_memory
 
 
 def test_the_kernel_cache_is_capped_before_torch_loads() -> None:
-    # A fresh interpreter: importing the encoder sets the cap unless the environment already has one.
+    # A fresh interpreter: importing the encoder sets the cap unless the environment already has one,
+    # before its torch path (bfloat16, training) is imported.
     code = (
-        "import embeddings.encoder, os, sys;"
+        "import embeddings.encoder, embeddings.torch_encoder, os, sys;"
         "print(os.environ['ONEDNN_PRIMITIVE_CACHE_CAPACITY'], 'torch' in sys.modules)"
     )
     env = {k: v for k, v in os.environ.items() if k != "ONEDNN_PRIMITIVE_CACHE_CAPACITY"}

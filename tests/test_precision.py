@@ -11,6 +11,7 @@ from embeddings.onnx_session import ENCODER_FILE, encoder_feed
 from qa.models import Passage, ScoredPassage
 from qa.readers.onnx_encoder import OnnxEncoder
 from qa.readers.span import SHIPPED_MODEL, SpanModel
+from qa.readers.torch_span import load_span_model
 from qa.readers.windows import pad_windows, tokenize_windows
 from qa.training.export import FromWordVectors, export_int8_encoder, fused_float_graph, span_logits
 
@@ -41,7 +42,7 @@ def test_the_shipped_int8_encoder_reads_as_the_float_model(float_model: SpanMode
     assert (SHIPPED_MODEL / ENCODER_FILE).stat().st_size <= 20 * 1024 * 1024
     # The shipped file is the fast export: each layer's attention one operator.
     operators = [node.op_type for node in onnx.load(str(SHIPPED_MODEL / ENCODER_FILE)).graph.node]
-    assert operators.count("QAttention") == float_model.model.config.num_hidden_layers
+    assert operators.count("QAttention") == load_span_model(SHIPPED_MODEL).config.num_hidden_layers
     int8 = SpanModel(precision="int8")
     windows = tokenize_windows(float_model.tokenizer, [QUESTION] * len(TEXTS), TEXTS)
     float_logits, int8_logits = float_model._logits(windows), int8._logits(windows)

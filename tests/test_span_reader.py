@@ -7,6 +7,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from embeddings.tokenizer import load_tokenizer
 from qa.models import Passage, ScoredPassage
 from qa.pipeline import Pipeline
 from qa.readers import Question
@@ -18,7 +19,8 @@ from qa.readers.calibration import (
     reliability,
     risk_coverage,
 )
-from qa.readers.span import SHIPPED_MODEL, SpanModel, load_span_model
+from qa.readers.span import SHIPPED_MODEL, SpanModel
+from qa.readers.torch_span import load_span_model
 from qa.readers.windows import best_spans, tokenize_windows
 from qa.training.examples import Example, label_windows
 from tests.conftest import SPUTNIK_ID
@@ -30,7 +32,7 @@ WORDS = st.text(alphabet=st.characters(codec="utf-8", exclude_categories=("Cs",)
 
 @pytest.fixture(scope="module")
 def tokenizer():
-    return load_span_model(SHIPPED_MODEL)[0]
+    return load_tokenizer(SHIPPED_MODEL)
 
 
 def test_the_shipped_model_loads_offline_and_fits_the_size_limit() -> None:
@@ -38,7 +40,7 @@ def test_the_shipped_model_loads_offline_and_fits_the_size_limit() -> None:
     assert {"model.safetensors", "encoder.int8.onnx", "config.json", "tokenizer.json", "calibration.json"} <= files
     assert "README.md" in files
     assert (SHIPPED_MODEL / "model.safetensors").stat().st_size <= 50 * 1024 * 1024
-    _, model = load_span_model(SHIPPED_MODEL)
+    model = load_span_model(SHIPPED_MODEL)
     assert model.config.model_type == "bert" and not model.training
     calibration = Calibration.load(SHIPPED_MODEL / "calibration.json")
     assert 0.0 < calibration.threshold < 1.0

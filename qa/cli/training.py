@@ -62,11 +62,9 @@ def register(commands: Commands, settings: Settings) -> None:
     export = add_command(commands, "export-reader", _export, summary)
     export.add_argument("--model", type=Path, required=True, help="the model folder (gets encoder.int8.onnx)")
     export.set_defaults(embedder=False)
-    summary = "Write an embedding model's int8 ONNX encoder (REPORTQA_EMBEDDING_PRECISION=int8 embeds with it)."
+    summary = "Write an embedding model's ONNX encoders: float32 (serves without torch) and int8."
     export = add_command(commands, "export-embedder", _export, summary)
-    export.add_argument(
-        "--model", type=Path, required=True, help="the sentence-transformers folder (gets encoder.int8.onnx)"
-    )
+    export.add_argument("--model", type=Path, required=True, help="the sentence-transformers folder to write them in")
     export.set_defaults(embedder=True)
 
 
@@ -191,9 +189,9 @@ def _average(args: argparse.Namespace, settings: Settings) -> int:
 
 def _export(args: argparse.Namespace, settings: Settings) -> int:
     try:
-        from qa.training.export import export_int8_embedder, export_int8_encoder
+        from qa.training.export import export_embedder, export_int8_encoder
     except ImportError as error:
         raise ValueError(f"{error}: install the exporter with `pip install 'reportqa[export]'`") from None
-    export = export_int8_embedder if args.embedder else export_int8_encoder
-    print(f"wrote {shown(export(args.model))}")
+    written = export_embedder(args.model) if args.embedder else [export_int8_encoder(args.model)]
+    print(f"wrote {', '.join(shown(path) for path in written)}")
     return 0

@@ -4,7 +4,7 @@ from pathlib import Path
 
 import numpy as np
 
-from embeddings.onnx_session import encoder_feed, open_int8_session
+from embeddings.onnx_session import ENCODER_FILE, encoder_feed, open_encoder_session
 
 
 class OnnxEncoder:
@@ -30,7 +30,7 @@ class OnnxEncoder:
             f"export it again with `reportqa export-reader --model {model_dir}`, "
             "or read in float32 (REPORTQA_READER_PRECISION)"
         )
-        self.session = open_int8_session(model_dir, remedy)
+        self.session = open_encoder_session(model_dir / ENCODER_FILE, remedy)
         self.word_embeddings = word_embeddings
 
     def logits(self, inputs: dict[str, np.ndarray]) -> tuple[np.ndarray, np.ndarray]:

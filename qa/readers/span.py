@@ -4,24 +4,23 @@ import math
 import os
 import threading
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import partial
 from pathlib import Path
 
 from embeddings.memory import bound_inference_memory
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
-# Before torch loads: oneDNN reads its kernel cache's size once.
+# Before torch loads, if it ever does: oneDNN reads its kernel cache's size once.
 bound_inference_memory()
 
 import numpy as np
-import torch
-from transformers import AutoTokenizer, BertForQuestionAnswering, PreTrainedTokenizerFast
-from transformers.utils import logging as transformers_logging
 
 from embeddings.onnx_session import ENCODER_FILE
-from embeddings.plain_forms import read_plain_forms
 from embeddings.precision import Precision, resolve_precision
+from embeddings.tokenizer import load_tokenizer
+from embeddings.word_vectors import read_word_embeddings
 from qa.models import ScoredPassage, Span
 from qa.readers.base import Question
 from qa.readers.calibration import Calibration
@@ -39,25 +38,6 @@ class SpanEvidence:
 
     span: Span
     features: tuple[float, ...]
-
-
-@lru_cache(maxsize=2)
-def load_span_model(folder: Path) -> tuple[PreTrainedTokenizerFast, BertForQuestionAnswering]:
-    """Load a span model folder (weights, tokenizer) once per process, offline, in float32 for the CPU."""
-    require_weights(folder)
-    transformers_logging.set_verbosity_error()
-    transformers_logging.disable_progress_bar()
-    tokenizer = load_reader_tokenizer(folder)
-    model = BertForQuestionAnswering.from_pretrained(str(folder), local_files_only=True, dtype=torch.float32)
-    return tokenizer, model.eval()
-
-
-def load_reader_tokenizer(folder: Path) -> PreTrainedTokenizerFast:
-    """A span model folder's tokenizer, offline, reading ligatures and fullwidth characters as plain ones.
-
-    Training and reading both load it here, so that they cut the same text into the same tokens.
-    """
-    return read_plain_forms(AutoTokenizer.from_pretrained(str(folder), local_files_only=True))
 
 
 class SpanModel:
@@ -81,16 +61,14 @@ class SpanModel:
         precision: Precision = "auto",
     ):
         self.model_dir = Path(model_dir) if model_dir else SHIPPED_MODEL
-        self.tokenizer, self.model = load_span_model(self.model_dir)
+        require_weights(self.model_dir)
+        self.tokenizer = load_tokenizer(self.model_dir)
         self.max_answer_tokens = max_answer_tokens
         self.spans_per_passage = spans_per_passage
         self.precision = resolve_precision(
             precision, self.model_dir / ENCODER_FILE, f"reportqa export-reader --model {self.model_dir}"
         )
-        self._onnx = None
-        if self.precision == "int8":
-            word_embeddings = self.model.get_input_embeddings().weight.detach().numpy()
-            self._onnx = OnnxEncoder(self.model_dir, word_embeddings)
+        self._read_logits = self._logits_reader()
         self.windows_read = 0
         self._forward = threading.Lock()
         self._tokenizing = threading.Lock()
@@ -133,17 +111,20 @@ class SpanModel:
         with self._forward:
             for positions in buckets.values():
                 inputs = pad_windows([windows[p] for p in positions], self.tokenizer.pad_token_id, _LENGTH_BUCKET)
-                start_logits, end_logits = self._onnx.logits(inputs) if self._onnx else self._torch_logits(inputs)
+                start_logits, end_logits = self._read_logits(inputs)
                 for row, position in enumerate(positions):
                     starts[position] = start_logits[row]
                     ends[position] = end_logits[row]
             self.windows_read += len(windows)
         return starts, ends
 
-    def _torch_logits(self, inputs: dict[str, np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
-        with torch.inference_mode(), torch.autocast("cpu", torch.bfloat16, enabled=self.precision == "bfloat16"):
-            output = self.model(**{name: torch.from_numpy(array) for name, array in inputs.items()})
-        return output.start_logits.float().numpy(), output.end_logits.float().numpy()
+    def _logits_reader(self) -> Callable[[dict[str, np.ndarray]], tuple[np.ndarray, np.ndarray]]:
+        """What turns padded windows into logits: the int8 file, without torch (never imported then), or torch."""
+        if self.precision == "int8":
+            return OnnxEncoder(self.model_dir, read_word_embeddings(self.model_dir)).logits
+        from qa.readers.torch_span import load_span_model, torch_logits
+
+        return partial(torch_logits, load_span_model(self.model_dir), bfloat16=self.precision == "bfloat16")
 
 
 class SpanReader:

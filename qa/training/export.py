@@ -1,16 +1,18 @@
-"""Export a span reader's or an embedder's encoder to an int8 ONNX file, the fast path on CPUs without bfloat16."""
+"""Export a span reader's or an embedder's encoder to ONNX files: int8, the fast path on CPUs without bfloat16,
+and for an embedder float32 too, which serves without torch."""
 
 import tempfile
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import onnx
 import torch
 from transformers import BertConfig, BertForQuestionAnswering, BertModel
 from transformers.utils import logging as transformers_logging
 
-from embeddings.onnx_session import ENCODER_FILE, WEIGHTS_DIGEST, weights_file_sha256
+from embeddings.onnx_session import ENCODER_FILE, FLOAT32_ENCODER_FILE, WEIGHTS_DIGEST, weights_file_sha256
 from qa.readers.span import require_weights
 from qa.training.attention_fusion import fuse_attention
 
@@ -70,18 +72,21 @@ def export_int8_encoder(model_dir: Path) -> Path:
     return _write_int8(graph, model_dir)
 
 
-def export_int8_embedder(model_dir: Path) -> Path:
-    """Write `encoder.int8.onnx` into a sentence-transformers folder: its transformer, int8 weights per channel.
+def export_embedder(model_dir: Path) -> list[Path]:
+    """Write `encoder.float32.onnx` and `encoder.int8.onnx` into a sentence-transformers folder: its transformer.
+
+    The float32 file computes what torch does, and `Encoder` runs it in float32 so that a server need
+    not import torch; the int8 one holds int8 weights per channel.
 
     Usage:
-        export_int8_embedder(Path("retriever"))  # then Encoder("retriever", precision="int8") embeds with it
+        export_embedder(Path("retriever"))  # then Encoder("retriever", precision="int8") embeds with it
 
     Args:
         model_dir: a sentence-transformers folder whose transformer is a BERT (model.safetensors, config.json
             at its top, as the packaged MiniLM and `reportqa train-retriever`'s `model/` have them).
 
     Returns:
-        The path of the written file.
+        The paths of the written files, float32 first.
 
     Raises:
         FileNotFoundError: the folder has no model.safetensors.
@@ -93,7 +98,9 @@ def export_int8_embedder(model_dir: Path) -> Path:
         str(model_dir), local_files_only=True, dtype=torch.float32, attn_implementation="eager", add_pooling_layer=False
     ).eval()
     graph = fused_float_graph(FromWordVectors(model, token_vectors), model.config, ["token_vectors"])
-    return _write_int8(graph, model_dir)
+    float32 = model_dir / FLOAT32_ENCODER_FILE
+    _name_weights(_bfloat16_stored(graph), model_dir, float32)
+    return [float32, _write_int8(graph, model_dir)]
 
 
 def _write_int8(graph: onnx.ModelProto, model_dir: Path) -> Path:
@@ -112,11 +119,47 @@ def _write_int8(graph: onnx.ModelProto, model_dir: Path) -> Path:
         weight_type=QuantType.QInt8,
         op_types_to_quantize=["MatMul", "Attention"],
     )
-    # Name the weights it came from, so that a folder whose weights change refuses the stale file.
-    quantized = onnx.load(str(out))
-    onnx.helper.set_model_props(quantized, {WEIGHTS_DIGEST: weights_file_sha256(model_dir)})
-    onnx.save(quantized, str(out))
+    _name_weights(onnx.load(str(out)), model_dir, out)
     return out
+
+
+def _name_weights(graph: onnx.ModelProto, model_dir: Path, out: Path) -> None:
+    """Save `graph` to `out` naming the weights it came from, so that a folder whose weights change refuses it."""
+    onnx.helper.set_model_props(graph, {WEIGHTS_DIGEST: weights_file_sha256(model_dir)})
+    onnx.save(graph, str(out))
+
+
+def _bfloat16_stored(graph: onnx.ModelProto) -> onnx.ModelProto:
+    """A copy of `graph` whose float32 weights holding bfloat16 values are stored so, each widened by a `Cast`.
+
+    Weights saved in bfloat16 (the shipped ones) lose nothing and take half the file; ONNX Runtime folds
+    the casts once, when it opens the file.
+    """
+    stored = onnx.ModelProto()
+    stored.CopyFrom(graph)
+    casts = []
+    for initializer in stored.graph.initializer:
+        bits = (
+            onnx.numpy_helper.to_array(initializer).view(np.uint32)
+            if initializer.data_type == onnx.TensorProto.FLOAT
+            else None
+        )
+        if bits is None or bits.size < 1024 or (bits & 0xFFFF).any():  # small tensors are not worth a node
+            continue
+        wide = initializer.name
+        narrow = onnx.helper.make_tensor(
+            f"{wide}.bfloat16",
+            onnx.TensorProto.BFLOAT16,
+            bits.shape,
+            (bits >> 16).astype(np.uint16).tobytes(),
+            raw=True,
+        )
+        initializer.CopyFrom(narrow)
+        casts.append(onnx.helper.make_node("Cast", [narrow.name], [wide], to=onnx.TensorProto.FLOAT))
+    nodes = [*casts, *stored.graph.node]
+    del stored.graph.node[:]
+    stored.graph.node.extend(nodes)
+    return stored
 
 
 def fused_float_graph(module: torch.nn.Module, config: BertConfig, output_names: list[str]) -> onnx.ModelProto:

@@ -7,7 +7,7 @@ import torch
 from safetensors import safe_open
 from safetensors.torch import load_file, save_file
 
-from qa.readers.span import load_reader_tokenizer
+from embeddings.tokenizer import load_tokenizer
 
 # train_reader freezes them: a trained reader holds its init model's word embeddings unchanged
 FROZEN = "bert.embeddings.word_embeddings.weight"
@@ -90,7 +90,7 @@ def unpack_weights(source: Path, manifest: dict, init: Path, folder: Path) -> No
     for file, text in manifest["files"].items():
         (folder / file).write_text(text, encoding="utf-8")
     # Training saved the tokenizer as this call reads it from init (truncation aside, set at each reading)
-    load_reader_tokenizer(init).save_pretrained(folder)
+    load_tokenizer(init).save_pretrained(folder)
 
 
 def tensor_digest(tensors: dict[str, torch.Tensor]) -> str:

@@ -15,7 +15,7 @@ from transformers.utils import logging as transformers_logging
 
 from embeddings.encoder import packaged_model_path
 from embeddings.precision import cpu_has_bf16
-from qa.readers.span import load_reader_tokenizer
+from embeddings.tokenizer import load_tokenizer
 from qa.readers.windows import pad_windows
 from qa.training.checkpoints import resume, save_checkpoint, seed_everything
 from qa.training.examples import LabelledWindow, batch_order, label_windows, load_examples
@@ -100,7 +100,7 @@ def train_reader(
     seed_everything(config.seed)
     transformers_logging.set_verbosity_error()
     base = Path(config.init) if config.init else packaged_model_path()
-    tokenizer = load_reader_tokenizer(base)
+    tokenizer = load_tokenizer(base)
     # A shipped reader is stored in fp16; the optimiser needs fp32 master weights
     model = BertForQuestionAnswering.from_pretrained(str(base), dtype=torch.float32).to(device)
     # The word embeddings are half the weights and the embedder already tuned them; freezing them
