@@ -148,6 +148,14 @@ def test_eval_of_a_missing_file_is_said_before_any_model_loads(tmp_path: Path) -
     assert loaded == []
 
 
+def test_an_eval_overlap_as_long_as_its_passages_is_refused_before_any_model_loads(tmp_path: Path) -> None:
+    (tmp_path / "squad.json").write_text('{"data": []}', encoding="utf-8")
+    arguments = ("eval", str(tmp_path / "squad.json"), "--passage-tokens", "100", "--overlap-tokens", "100")
+    status, _, err, loaded = _reportqa(*arguments)
+    assert status == 2 and "--overlap-tokens 100 must be below --passage-tokens 100" in err
+    assert loaded == []
+
+
 def test_an_ingest_with_nothing_to_read_loads_no_model_and_names_what_it_skipped(tmp_path: Path) -> None:
     folder = tmp_path / "reports"
     folder.mkdir()

@@ -109,6 +109,13 @@ def test_a_retrieval_only_evaluation_asks_nothing(tmp_path: Path, encoder) -> No
     assert 0 < report["retrieval"]["dense"]["recall@5"] <= 1 and report["ingestion"]["passages_per_s"] > 0
 
 
+def test_the_passage_size_sets_how_documents_are_split(tmp_path: Path, encoder) -> None:
+    default = evaluate(_squad_file(tmp_path), encoder=encoder, answers=False)
+    short = evaluate(_squad_file(tmp_path), encoder=encoder, answers=False, passage_tokens=16, overlap_tokens=0)
+    # The first report's two sentences no longer fit one passage.
+    assert (default["passages"], short["passages"]) == (3, 4)
+
+
 def test_open_book_evaluation_reads_with_the_model_it_is_given(tmp_path: Path, encoder) -> None:
     # A copy of the shipped model with its own threshold: the report must carry that threshold.
     model = shutil.copytree(SHIPPED_MODEL, tmp_path / "model")

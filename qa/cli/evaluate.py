@@ -8,6 +8,7 @@ from typing import get_args
 from embeddings.precision import Precision
 from qa.cli.arguments import MAX_TOP_K, Commands, add_command, text, whole_number
 from qa.cli.progress import loading
+from qa.ingest.splitter import OVERLAP_TOKENS, PASSAGE_TOKENS
 from qa.models import shown
 from qa.settings import Settings
 
@@ -38,6 +39,19 @@ def register(commands: Commands, settings: Settings) -> None:
         help="span reader arithmetic (default auto; env REPORTQA_READER_PRECISION)",
     )
     evaluate.add_argument(
+        "--passage-tokens",
+        type=whole_number(16, 254),
+        default=PASSAGE_TOKENS,
+        help=f"passage length in embedder tokens, 16 to 254 (default {PASSAGE_TOKENS}, the service's)",
+    )
+    evaluate.add_argument(
+        "--overlap-tokens",
+        type=whole_number(0),
+        default=OVERLAP_TOKENS,
+        help=f"tokens of trailing sentences that open the next passage too, below --passage-tokens "
+        f"(default {OVERLAP_TOKENS})",
+    )
+    evaluate.add_argument(
         "--paragraph",
         action="store_true",
         help="read each question against its own paragraph only, with the span reader",
@@ -47,6 +61,8 @@ def register(commands: Commands, settings: Settings) -> None:
 def _eval(args: argparse.Namespace, settings: Settings) -> int:
     if not args.file.is_file():
         raise FileNotFoundError(f"{shown(args.file)} is not a file; pass a SQuAD v1.1-format .json file")
+    if args.overlap_tokens >= args.passage_tokens:
+        raise ValueError(f"--overlap-tokens {args.overlap_tokens} must be below --passage-tokens {args.passage_tokens}")
     with loading("the models"):
         from qa.evaluation.evaluate import evaluate, evaluate_paragraphs
         from qa.factory import load_encoder
@@ -70,6 +86,8 @@ def _eval(args: argparse.Namespace, settings: Settings) -> int:
             answers=not args.retrieval_only,
             model_dir=settings.reader_model_path,
             precision=args.precision,
+            passage_tokens=args.passage_tokens,
+            overlap_tokens=args.overlap_tokens,
         )
     report_text = json.dumps(report, indent=2)
     print(report_text)

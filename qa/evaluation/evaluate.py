@@ -12,6 +12,7 @@ from embeddings.encoder import Encoder
 from embeddings.precision import Precision
 from qa.evaluation.squad import best_score, exact_match, f1_score, load_squad
 from qa.index.embedded import EmbeddedIndex
+from qa.ingest.splitter import OVERLAP_TOKENS, PASSAGE_TOKENS
 from qa.models import Passage, ScoredPassage
 from qa.pipeline import Pipeline
 from qa.readers import Question, Reader, SpanReader, choose_reader, default_readers
@@ -33,6 +34,8 @@ def evaluate(
     answers: bool = True,
     model_dir: Path | None = None,
     precision: Precision = "auto",
+    passage_tokens: int = PASSAGE_TOKENS,
+    overlap_tokens: int = OVERLAP_TOKENS,
 ) -> dict:
     """Index every context of a SQuAD file as a document, ask every question, and score (a passage found
     counts for recall when it covers a gold answer's span); figures not measured are None.
@@ -49,6 +52,7 @@ def evaluate(
         retrieval, answers: measure retrieval recall in each mode; ask and score every question (default True each).
         model_dir: the span reader's model folder (default: the shipped one).
         precision: the span reader's arithmetic (default "auto"; see `SpanModel`).
+        passage_tokens, overlap_tokens: how the index splits documents (default the service's, 200 and 48).
 
     Returns:
         {"retrieval": {mode: {"recall@1", "recall@5", "recall@20", "mrr@20"}}, "answers": {"exact_match",
@@ -63,7 +67,10 @@ def evaluate(
     used = choose_reader({r.name: r for r in readers}, reader, readers[0].name)  # refused before the long ingest
     encoder = encoder or Encoder()
     with tempfile.TemporaryDirectory(prefix="reportqa-eval-") as scratch:
-        pipeline = Pipeline(EmbeddedIndex(index_dir or Path(scratch), encoder), encoder, readers, no_answer_threshold=0)
+        index = EmbeddedIndex(
+            index_dir or Path(scratch), encoder, splitter_tokens=passage_tokens, overlap_tokens=overlap_tokens
+        )
+        pipeline = Pipeline(index, encoder, readers, no_answer_threshold=0)
         ingestion = _ingest(pipeline, documents, compare_encode)
         recall = _retrieval(pipeline, questions) if retrieval else None
         scored, latency = _answers(pipeline, questions, top_k, used) if answers else (None, None)

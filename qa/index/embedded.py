@@ -24,7 +24,7 @@ from qa.index.locking import file_lock
 from qa.index.model_check import check_embedding_model
 from qa.index.passages import NewPassage, changes_to_write, embed_documents
 from qa.index.reembed import reembed_store
-from qa.ingest.splitter import PassageSplitter
+from qa.ingest.splitter import OVERLAP_TOKENS, PASSAGE_TOKENS, PassageSplitter
 from qa.models import Document, Filters, Passage, ScoredPassage, shown
 from qa.retrieval.hybrid import HybridRetriever, Searches
 from qa.retrieval.sparse import SparseIndex
@@ -62,8 +62,8 @@ class EmbeddedIndex(Index):
         index_dir: Path,
         encoder: Encoder,
         kind: str = "flat",
-        splitter_tokens: int = 200,
-        overlap_tokens: int = 48,
+        splitter_tokens: int = PASSAGE_TOKENS,
+        overlap_tokens: int = OVERLAP_TOKENS,
         repair: bool = False,
         retriever: HybridRetriever | None = None,
         keywords: SparseIndex | None = None,

@@ -23,7 +23,7 @@ from qa.index.model_check import REEMBEDDING, check_embedding_model, record_embe
 from qa.index.passages import Changes, NewPassage, changes_to_write, embed_documents, embed_stored
 from qa.index.postgres_store import PostgresStore
 from qa.index.vector_changes import VectorChangeLog
-from qa.ingest.splitter import PassageSplitter
+from qa.ingest.splitter import OVERLAP_TOKENS, PASSAGE_TOKENS, PassageSplitter
 from qa.models import Document, Filters, InvalidInputError, Passage, ScoredPassage
 from qa.retrieval.hybrid import HybridRetriever, Searches
 from qa.retrieval.sparse import keyword_terms
@@ -74,8 +74,8 @@ class ServerIndex(Index):
         collection: str = "reportqa_passages",
         kind: str = "flat",
         milvus_token: str = "",
-        splitter_tokens: int = 200,
-        overlap_tokens: int = 48,
+        splitter_tokens: int = PASSAGE_TOKENS,
+        overlap_tokens: int = OVERLAP_TOKENS,
         retriever: HybridRetriever | None = None,
         repair: bool = False,
     ):

@@ -11,6 +11,9 @@ Tokenize = Callable[..., Any]
 # Each sentence of a passage gets a stored vector. Prose has about 8 in 200 tokens; a report of one-word
 # lines would have 200, and a store a hundred times the size of its text: beyond this, neighbours merge.
 MAX_SENTENCES_PER_PASSAGE = 32
+# Passage length and overlap in embedder tokens, without special tokens (the model's limit is 256).
+PASSAGE_TOKENS = 200
+OVERLAP_TOKENS = 48
 # Sentences tokenized per call: a whole long report's token offsets at once, as Python objects, took
 # hundreds of megabytes.
 SENTENCES_PER_CALL = 512
@@ -44,7 +47,7 @@ class PassageSplitter:
             (default 48), so an answer near a boundary is whole in at least one passage.
     """
 
-    def __init__(self, tokenize: Tokenize, max_tokens: int = 200, overlap_tokens: int = 48):
+    def __init__(self, tokenize: Tokenize, max_tokens: int = PASSAGE_TOKENS, overlap_tokens: int = OVERLAP_TOKENS):
         if not 0 <= overlap_tokens < max_tokens:
             raise ValueError("overlap_tokens must be at least 0 and below max_tokens")
         self.tokenize = tokenize
