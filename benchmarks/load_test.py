@@ -15,6 +15,7 @@ Usage:
 import argparse
 import asyncio
 import json
+import os
 import random
 import sys
 import time
@@ -69,7 +70,7 @@ async def _phase(
     latencies: list[float] = []
     failures: list[str] = []
     writes = {"done": 0, "failed": 0}
-    started = time.monotonic()
+    started, server_cpu = time.monotonic(), _cpu_seconds(pid)
     deadline = started + duration
 
     async def asker(seed: int) -> None:
@@ -100,6 +101,7 @@ async def _phase(
 
     await asyncio.gather(*(asker(seed) for seed in range(args.clients)), writer(), sampler())
     elapsed = time.monotonic() - started
+    server_cpu = _cpu_seconds(pid) - server_cpu
     half = len(rss_samples) // 2
     return {
         "clients": args.clients,
@@ -114,6 +116,8 @@ async def _phase(
             "p99_ms": round(float(np.percentile(latencies, 99)), 1),
         },
         "writes": writes,
+        # 100% is one core busy: how much of the machine the server used, and so what more clients could add.
+        "server_cpu_percent": round(100 * server_cpu / elapsed),
         "server_rss_mib": {
             "first": rss_samples[0][1],
             "mean_first_half": round(float(np.mean([r for _, r in rss_samples[:half]])), 1),
@@ -122,6 +126,12 @@ async def _phase(
             "max": max(r for _, r in rss_samples),
         },
     }
+
+
+def _cpu_seconds(pid: int) -> float:
+    """The process's user and system CPU time so far (Linux)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def _rss_mib(pid: int) -> int:
