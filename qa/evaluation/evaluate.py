@@ -76,17 +76,9 @@ def evaluate(
         scored, latency = _answers(pipeline, questions, top_k, used) if answers else (None, None)
         passages = pipeline.index.counts().passages
         pipeline.index.close()
-    return {
-        "file": str(path),
-        "questions": len(questions),
-        "documents": len(documents),
-        "passages": passages,
-        "reader": used.to_dict(),
-        "retrieval": recall,
-        "answers": scored,
-        "latency_ms": latency,
-        "ingestion": ingestion,
-    }
+    sizes = {"questions": len(questions), "documents": len(documents), "passages": passages}
+    figures = {"retrieval": recall, "answers": scored, "latency_ms": latency, "ingestion": ingestion}
+    return {"file": str(path), **sizes, "reader": used.to_dict(), **figures}
 
 
 def _ingest(pipeline: Pipeline, documents: list, compare_encode: bool) -> dict:
