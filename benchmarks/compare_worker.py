@@ -20,9 +20,6 @@ import time
 from pathlib import Path
 
 SYSTEMS = ("reportqa", "haystack")
-# Splitting as reportqa's index does by default (`EmbeddedIndex`): Haystack gets the same passages.
-PASSAGE_TOKENS = 200
-OVERLAP_TOKENS = 48
 # How many candidates each of Haystack's two retrievers proposes to the fusion: reportqa's own depth
 # (`HybridRetriever.depth`), so both fuse rankings of the same length.
 FUSION_DEPTH = 50
@@ -84,10 +81,12 @@ def main() -> int:
 
 
 def limit_threads(threads: int) -> list[int]:
-    """Hold this process to `threads` CPUs and each library's pool to `threads`; before torch is imported.
+    """Hold this process to `threads` CPUs and each library's pool to `threads`; before any of them loads.
 
-    Environment variables set the pools of OpenMP (torch, FAISS), MKL, OpenBLAS and the Rust tokenizers;
-    the CPU affinity also bounds pools that size themselves by the machine (ONNX Runtime).
+    Environment variables set the pools of OpenMP (torch, which reads OMP_NUM_THREADS when it loads, and
+    FAISS), MKL, OpenBLAS and the Rust tokenizers; the CPU affinity also bounds pools that size themselves
+    by the machine (ONNX Runtime). Torch is not imported here: reportqa on ONNX files runs without it, and
+    its resident memory should not count a library it does not use.
 
     Returns:
         The CPUs the process may run on.
@@ -97,9 +96,6 @@ def limit_threads(threads: int) -> list[int]:
     available = sorted(os.sched_getaffinity(0))
     if threads < len(available):
         os.sched_setaffinity(0, available[:threads])
-    import torch
-
-    torch.set_num_threads(threads)
     return sorted(os.sched_getaffinity(0))
 
 
@@ -114,7 +110,7 @@ class ReportQA:
 
         encoder = Encoder()
         readers = default_readers(None, args.precision)
-        index = EmbeddedIndex(scratch / "index", encoder, splitter_tokens=PASSAGE_TOKENS, overlap_tokens=OVERLAP_TOKENS)
+        index = EmbeddedIndex(scratch / "index", encoder)
         # As `reportqa eval`: every question gets its top answer, whatever its score.
         self.pipeline = Pipeline(index, encoder, readers, no_answer_threshold=0)
         self.top_k = args.top_k
@@ -138,14 +134,11 @@ class ReportQA:
 
 
 def reportqa_passages(documents: list[dict], embedder: Path) -> list[tuple[dict, str]]:
-    """Each document's passages as reportqa's index cuts them: (document, passage text), in order."""
-    from transformers import AutoTokenizer
-
-    from embeddings.plain_forms import read_plain_forms
+    """Each document's passages as reportqa's index cuts them by default: (document, passage text), in order."""
+    from embeddings.tokenizer import load_tokenizer
     from qa.ingest.splitter import PassageSplitter
 
-    tokenizer = read_plain_forms(AutoTokenizer.from_pretrained(str(embedder), local_files_only=True))
-    splitter = PassageSplitter(tokenizer, PASSAGE_TOKENS, OVERLAP_TOKENS)
+    splitter = PassageSplitter(load_tokenizer(embedder))
     return [(d, d["text"][span.start : span.end]) for d in documents for span in splitter.split(d["text"])]
 
 
