@@ -99,7 +99,7 @@ def export_embedder(model_dir: Path) -> list[Path]:
     ).eval()
     graph = fused_float_graph(FromWordVectors(model, token_vectors), model.config, ["token_vectors"])
     float32 = model_dir / FLOAT32_ENCODER_FILE
-    _name_weights(_bfloat16_stored(graph), model_dir, float32)
+    _save_with_weights_digest(_bfloat16_stored(graph), model_dir, float32)
     return [float32, _write_int8(graph, model_dir)]
 
 
@@ -119,11 +119,11 @@ def _write_int8(graph: onnx.ModelProto, model_dir: Path) -> Path:
         weight_type=QuantType.QInt8,
         op_types_to_quantize=["MatMul", "Attention"],
     )
-    _name_weights(onnx.load(str(out)), model_dir, out)
+    _save_with_weights_digest(onnx.load(str(out)), model_dir, out)
     return out
 
 
-def _name_weights(graph: onnx.ModelProto, model_dir: Path, out: Path) -> None:
+def _save_with_weights_digest(graph: onnx.ModelProto, model_dir: Path, out: Path) -> None:
     """Save `graph` to `out` naming the weights it came from, so that a folder whose weights change refuses it."""
     onnx.helper.set_model_props(graph, {WEIGHTS_DIGEST: weights_file_sha256(model_dir)})
     onnx.save(graph, str(out))
@@ -139,12 +139,11 @@ def _bfloat16_stored(graph: onnx.ModelProto) -> onnx.ModelProto:
     stored.CopyFrom(graph)
     casts = []
     for initializer in stored.graph.initializer:
-        bits = (
-            onnx.numpy_helper.to_array(initializer).view(np.uint32)
-            if initializer.data_type == onnx.TensorProto.FLOAT
-            else None
-        )
-        if bits is None or bits.size < 1024 or (bits & 0xFFFF).any():  # small tensors are not worth a node
+        if initializer.data_type != onnx.TensorProto.FLOAT:
+            continue
+        bits = onnx.numpy_helper.to_array(initializer).view(np.uint32)
+        # A small tensor is not worth a node; one with float32 values beyond bfloat16 stays as it is.
+        if bits.size < 1024 or (bits & 0xFFFF).any():
             continue
         wide = initializer.name
         narrow = onnx.helper.make_tensor(
