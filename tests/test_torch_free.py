@@ -36,6 +36,7 @@ def test_a_file_without_one_word_embedding_tensor_is_refused(tmp_path: Path) -> 
 def _folder(
     tmp_path: Path, pooling: dict, extra_modules: tuple[str, ...] = (), max_seq_length: int | None = 256
 ) -> Path:
+    """A sentence-transformers folder's JSON files only: a transformer, pooling by `pooling`, then `extra_modules`."""
     kinds = ("Transformer", "Pooling", *extra_modules)
     modules = [
         {
