@@ -10,6 +10,7 @@ from sentence_transformers import SentenceTransformer
 
 from embeddings.encoder import SHIPPED_MODEL, Encoder, packaged_model_path
 from embeddings.onnx_session import ENCODER_FILE, FLOAT32_ENCODER_FILE
+from embeddings.torch_encoder import load_sentence_transformer
 from qa.index.embedded import EmbeddedIndex
 from qa.models import Document
 from qa.training.export import export_embedder
@@ -89,6 +90,11 @@ def test_the_shipped_float32_file_stores_its_bfloat16_weights_as_such() -> None:
     assert (SHIPPED_MODEL / FLOAT32_ENCODER_FILE).stat().st_size < (
         SHIPPED_MODEL / "model.safetensors"
     ).stat().st_size / 2
+
+
+def test_the_shipped_float32_file_embeds_as_its_weights_do_under_torch() -> None:
+    want = load_sentence_transformer(SHIPPED_MODEL, "cpu").encode(PASSAGES + QUESTIONS, normalize_embeddings=True)
+    np.testing.assert_allclose(Encoder().encode(PASSAGES + QUESTIONS), want, atol=1e-5)
 
 
 def test_int8_without_its_file_names_the_export_command(tmp_path: Path) -> None:
