@@ -8,8 +8,6 @@ Each `--env` setting is one variant; with several, the variants take turns round
 """
 
 import argparse
-import os
-import socket
 import statistics
 import subprocess
 import sys
@@ -18,26 +16,19 @@ import time
 from pathlib import Path
 
 import httpx
+from served import free_port, running_server
 
 CORPUS = Path(__file__).resolve().parent.parent / "corpus"
 QUESTION = {"question": "Who met Vucic in Belgrade?"}
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 def seconds_to_first_answer(index_dir: Path, env: dict[str, str], timeout_s: float = 120) -> tuple[float, float]:
     """Start a server on `index_dir`; return seconds until /healthz answers and until /v1/ask answers 200."""
     port = free_port()
     base = f"http://127.0.0.1:{port}"
-    command = [sys.executable, "-m", "qa.cli", "serve", "--index-dir", str(index_dir), "--port", str(port)]
     started = time.monotonic()
-    server = subprocess.Popen(command, env={**os.environ, **env}, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     healthy: float | None = None
-    try:
+    with running_server(index_dir, port, env):
         while time.monotonic() - started < timeout_s:
             try:
                 if healthy is None and httpx.get(f"{base}/healthz").status_code == 200:
@@ -48,10 +39,7 @@ def seconds_to_first_answer(index_dir: Path, env: dict[str, str], timeout_s: flo
             except httpx.TransportError:
                 pass
             time.sleep(0.05)
-        raise RuntimeError(f"no answer within {timeout_s} s")
-    finally:
-        server.terminate()
-        server.wait(timeout=30)
+    raise RuntimeError(f"no answer within {timeout_s} s")
 
 
 def main() -> None:
