@@ -81,13 +81,20 @@ class Encoder:
         # server threads at once only thrash them and grow per-thread memory. Granted in arrival
         # order, so a writer's next batch cannot starve a question.
         self._forward = FairLock()
-        self._onnx = self._onnx_session()
-        if self._onnx is None:
+        self._onnx: onnxruntime.InferenceSession | None = None
+        onnx_file = self._onnx_file()
+        if onnx_file is None:
             self.max_tokens: int = self.model.max_seq_length
             self.dimension: int = self.model.get_embedding_dimension()
+            return
+        # The files hold the transformer alone, and `_onnx_pass` pools by the mean: a folder that pools
+        # otherwise, or adds layers, is refused here, before any file opens, rather than embedded wrongly.
+        self.max_tokens = mean_pooling_max_tokens(self.model_path, self._tokenizer.model_max_length)
+        self.dimension = self._word_embeddings.shape[1]
+        if onnx_file == FLOAT32_ENCODER_FILE:
+            self._onnx = self._float32_session
         else:
-            self.max_tokens = mean_pooling_max_tokens(self.model_path, self._tokenizer.model_max_length)
-            self.dimension = self._word_embeddings.shape[1]
+            self._onnx = self._open_onnx(ENCODER_FILE, "embed in float32 (REPORTQA_EMBEDDING_PRECISION)")
 
     @cached_property
     def model(self) -> "SentenceTransformer":
@@ -187,23 +194,27 @@ class Encoder:
         mask = encoded["attention_mask"][..., None].astype(np.float32)
         return (tokens * mask).sum(axis=1) / np.maximum(mask.sum(axis=1), 1e-9), list(tokens)
 
-    def _onnx_session(self) -> "onnxruntime.InferenceSession | None":
+    def _onnx_file(self) -> str | None:
         """The ONNX file `encode` runs, if any: the int8 one, or in float32 the float32 one where the folder has it."""
         if self.precision == "int8":
-            return self._open_onnx(ENCODER_FILE, "embed in float32 (REPORTQA_EMBEDDING_PRECISION)")
-        return self._float32_session if self.precision == "float32" else None
+            return ENCODER_FILE
+        return FLOAT32_ENCODER_FILE if self.precision == "float32" and self._has_float32_file else None
+
+    @property
+    def _has_float32_file(self) -> bool:
+        """Whether the float32 file (written by `reportqa export-embedder`) can run here: it exists, on the CPU."""
+        return self.device == "cpu" and (self.model_path / FLOAT32_ENCODER_FILE).exists()
 
     @cached_property
     def _float32_session(self) -> "onnxruntime.InferenceSession | None":
-        """The folder's float32 file (written by `reportqa export-embedder`) on the CPU; None without one."""
-        if self.device != "cpu" or not (self.model_path / FLOAT32_ENCODER_FILE).exists():
-            return None
-        return self._open_onnx(FLOAT32_ENCODER_FILE, "delete it to embed through torch")
+        """The folder's float32 file under ONNX Runtime; None where it cannot run here."""
+        return (
+            self._open_onnx(FLOAT32_ENCODER_FILE, "delete it to embed through torch")
+            if self._has_float32_file
+            else None
+        )
 
     def _open_onnx(self, name: str, other_remedy: str) -> "onnxruntime.InferenceSession":
-        """Open one of the folder's ONNX files: they hold the transformer, and `_onnx_pass` pools by the mean."""
-        # A folder that pools otherwise, or adds layers, is refused here rather than embedded wrongly.
-        mean_pooling_max_tokens(self.model_path, self._tokenizer.model_max_length)
         return open_encoder_session(self.model_path / name, f"export it again with `{self._export}`, or {other_remedy}")
 
     @cached_property
