@@ -1,5 +1,6 @@
 """Which arithmetic a model runs in: float32, bfloat16 where the CPU has it, or a folder's int8 ONNX file."""
 
+from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
@@ -47,7 +48,8 @@ def cpu_has_bf16() -> bool:
         return False
 
 
-def _cpu_flags() -> set[str] | None:
+@lru_cache(maxsize=1)
+def _cpu_flags() -> frozenset[str] | None:
     """The x86 feature flags /proc/cpuinfo lists; None where it lists none (another system or architecture)."""
     try:
         lines = Path("/proc/cpuinfo").read_text(encoding="utf-8", errors="replace").splitlines()
@@ -56,5 +58,5 @@ def _cpu_flags() -> set[str] | None:
     for line in lines:
         name, _, value = line.partition(":")
         if name.strip() == "flags":
-            return set(value.split())
+            return frozenset(value.split())
     return None
