@@ -21,7 +21,7 @@ from pathlib import Path
 import numpy as np
 
 from embeddings.encoder import Encoder
-from qa.evaluation.squad import f1_score, load_squad
+from qa.evaluation.squad import best_score, f1_score, load_squad
 from qa.index.embedded import EmbeddedIndex
 from qa.models import Span
 from qa.readers import Question, SpanReader
@@ -56,7 +56,7 @@ def main() -> None:
                 started = time.perf_counter()
                 spans = reader.read(question, read, 1)
                 seconds = time.perf_counter() - started
-                row += [spans[0].score if spans else 0.0, max(f1_score(_text(spans, texts), g) for g in golds), seconds]
+                row += [spans[0].score if spans else 0.0, best_score(f1_score, _text(spans, texts), golds), seconds]
             rows.append(row)
         index.close()
     _report(np.array(rows))

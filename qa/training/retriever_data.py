@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 
 from qa.evaluation.squad import SquadQuestion, load_squad
-from qa.ingest.splitter import PassageSplitter, Tokenize
+from qa.ingest.splitter import OVERLAP_TOKENS, PASSAGE_TOKENS, PassageSplitter, Tokenize
 from qa.models import Document
 from qa.retrieval.sparse import SparseIndex
 from qa.training.examples import is_held_out
@@ -96,8 +96,8 @@ def load_retriever_data(
     held_out_percent: float,
     seed: int,
     pairs_per_file: dict[str, int] | None = None,
-    passage_tokens: int = 200,
-    overlap_tokens: int = 48,
+    passage_tokens: int = PASSAGE_TOKENS,
+    overlap_tokens: int = OVERLAP_TOKENS,
 ) -> RetrieverData:
     """Split every file's paragraphs into passages and build its triples and held-out set.
 
