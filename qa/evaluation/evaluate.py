@@ -90,8 +90,9 @@ def _ingest(pipeline: Pipeline, documents: list, compare_encode: bool) -> dict:
     report = {"passages": written, "seconds": round(seconds, 2), "passages_per_s": round(written / seconds, 1)}
     if compare_encode:
         texts = [passage.text for passage in pipeline.index.passages()]
+        model = pipeline.encoder.model  # loaded, where the encoder runs an ONNX file, before the clock starts
         started = time.perf_counter()
-        pipeline.encoder.model.encode(texts, batch_size=pipeline.encoder.batch_size)
+        model.encode(texts, batch_size=pipeline.encoder.batch_size)
         bare = len(texts) / (time.perf_counter() - started)
         report["bare_encode_passages_per_s"] = round(bare, 1)
         report["ratio_to_bare_encode"] = round(report["passages_per_s"] / bare, 3)
