@@ -18,6 +18,8 @@ What is held the same, and what is each system's own:
   (`--precision`, default "auto": bfloat16 autocast where the CPU has it, else the folder's int8
   ONNX encoder); Haystack reads in float32 (the folder's weights are float16, which transformers
   would otherwise keep on a CPU). `--precision float32` (or int8) fixes reportqa's arithmetic.
+  reportqa stops after the top passage when its answer scores `--early-stop-score` (default the
+  service's, 0.8; 1 reads every passage, as Haystack does).
 - Passages: the same. Haystack gets the passages reportqa's index cuts (`PassageSplitter`:
   whole sentences, at most 200 MiniLM tokens, 48 tokens of overlap), split inside its timed
   indexing, rather than its own DocumentSplitter, so that retrieval and reading see the same texts
@@ -88,6 +90,9 @@ def main() -> int:
     parser.add_argument("--top-k", type=int, default=5, help="passages read per question (default 5)")
     parser.add_argument("--systems", default=",".join(SYSTEMS), help=f"comma-separated (default {','.join(SYSTEMS)})")
     parser.add_argument("--precision", default="auto", help="reportqa's reader: auto, bfloat16, int8 or float32")
+    parser.add_argument(
+        "--early-stop-score", type=float, default=0.8, help="reportqa's early stop; 1 reads every passage (default 0.8)"
+    )
     parser.add_argument("--warmup", type=int, default=3, help="questions asked unmeasured before each run (default 3)")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--out", type=Path, help="write the JSON report here (default: print it)")
@@ -170,7 +175,7 @@ def _run(name: str, work: Path, result: Path, args: argparse.Namespace) -> dict:
     """One system's run in its own process; its figures summarised."""
     command = [sys.executable, str(HERE / "compare_worker.py"), name, str(work), str(result)]
     command += ["--threads", str(args.threads), "--top-k", str(args.top_k), "--precision", args.precision]
-    command += ["--warmup", str(args.warmup)]
+    command += ["--warmup", str(args.warmup), "--early-stop-score", str(args.early_stop_score)]
     offline = {"HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1", "HAYSTACK_TELEMETRY_ENABLED": "False"}
     path = os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")]))
     env = {**os.environ, **offline, "TOKENIZERS_PARALLELISM": "false", "PYTHONPATH": path}

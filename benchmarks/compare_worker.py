@@ -37,6 +37,7 @@ def main() -> int:
     parser.add_argument("--top-k", type=int, default=5)
     parser.add_argument("--precision", default="auto", help="reportqa's span reader arithmetic (default auto)")
     parser.add_argument("--warmup", type=int, default=3, help="questions asked first, not measured (default 3)")
+    parser.add_argument("--early-stop-score", type=float, default=1.0, help="reportqa's early stop (default 1.0)")
     args = parser.parse_args()
 
     cpus = limit_threads(args.threads)
@@ -109,7 +110,7 @@ class ReportQA:
         from qa.readers import default_readers
 
         encoder = Encoder()
-        readers = default_readers(None, args.precision)
+        readers = default_readers(None, args.precision, args.early_stop_score)
         index = EmbeddedIndex(scratch / "index", encoder)
         # As `reportqa eval`: every question gets its top answer, whatever its score.
         self.pipeline = Pipeline(index, encoder, readers, no_answer_threshold=0)

@@ -50,6 +50,8 @@ def open_pipeline(settings: Settings, encoder: Encoder | None = None, repair: bo
     return Pipeline(
         open_index(settings, encoder, repair=repair),
         encoder,
-        readers=default_readers(settings.reader_model_path, settings.reader_precision),
+        readers=default_readers(
+            settings.reader_model_path, settings.reader_precision, settings.reader_early_stop_score
+        ),
         no_answer_threshold=settings.no_answer_threshold,
     )

@@ -28,6 +28,14 @@ class Settings(BaseSettings):
         description="Span reader arithmetic: bfloat16, int8 (the model's encoder.int8.onnx) or float32; "
         "auto takes the first this CPU and the model folder allow.",
     )
+    # Chosen on held-out training articles with benchmarks/early_stop.py (BENCHMARKS.md, "Reading less").
+    reader_early_stop_score: float = Field(
+        0.8,
+        ge=0.0,
+        le=1.0,
+        description="Span reader: read the top passage alone, and the others only when its best answer scores "
+        "below this; 1 reads every passage.",
+    )
     model_path: Path | None = Field(
         None, description="Embedding model folder; the retriever shipped in embeddings/model when unset."
     )

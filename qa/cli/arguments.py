@@ -77,6 +77,17 @@ def whole_number(low: int, high: int | None = None) -> Callable[[str], int]:
     return parse
 
 
+def share(value: str) -> float:
+    """An argument type: a number from 0 to 1, such as a score."""
+    try:
+        number = float(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be a number from 0 to 1, not {value!r}") from None
+    if not 0.0 <= number <= 1.0:
+        raise argparse.ArgumentTypeError(f"must be a number from 0 to 1, not {value!r}")
+    return number
+
+
 def date(value: str) -> str:
     """An argument as an ISO date, from the forms reports' dates take."""
     from qa.ingest.loaders import parse_date

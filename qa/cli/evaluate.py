@@ -6,7 +6,7 @@ from pathlib import Path
 from typing import get_args
 
 from embeddings.precision import Precision
-from qa.cli.arguments import MAX_TOP_K, Commands, add_command, text, whole_number
+from qa.cli.arguments import MAX_TOP_K, Commands, add_command, share, text, whole_number
 from qa.cli.progress import loading
 from qa.ingest.splitter import OVERLAP_TOKENS, PASSAGE_TOKENS
 from qa.models import shown
@@ -37,6 +37,13 @@ def register(commands: Commands, settings: Settings) -> None:
         choices=get_args(Precision),
         default=settings.reader_precision,
         help="span reader arithmetic (default auto; env REPORTQA_READER_PRECISION)",
+    )
+    evaluate.add_argument(
+        "--early-stop-score",
+        type=share,
+        default=settings.reader_early_stop_score,
+        help="the span reader reads past the top passage only when its answer scores below this; 1 reads every "
+        f"passage (default {settings.reader_early_stop_score}; env REPORTQA_READER_EARLY_STOP_SCORE)",
     )
     evaluate.add_argument(
         "--passage-tokens",
@@ -88,6 +95,7 @@ def _eval(args: argparse.Namespace, settings: Settings) -> int:
             precision=args.precision,
             passage_tokens=args.passage_tokens,
             overlap_tokens=args.overlap_tokens,
+            early_stop_score=args.early_stop_score,
         )
     report_text = json.dumps(report, indent=2)
     print(report_text)

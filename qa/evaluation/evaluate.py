@@ -36,6 +36,7 @@ def evaluate(
     precision: Precision = "auto",
     passage_tokens: int = PASSAGE_TOKENS,
     overlap_tokens: int = OVERLAP_TOKENS,
+    early_stop_score: float = 1.0,
 ) -> dict:
     """Index every context of a SQuAD file as a document, ask every question, and score (a passage found
     counts for recall when it covers a gold answer's span); figures not measured are None.
@@ -53,6 +54,8 @@ def evaluate(
         model_dir: the span reader's model folder (default: the shipped one).
         precision: the span reader's arithmetic (default "auto"; see `SpanModel`).
         passage_tokens, overlap_tokens: how the index splits documents (default the service's, 200 and 48).
+        early_stop_score: the span reader stops after the first passage when its answer scores this
+            (default 1.0: every passage is read; see `SpanReader`).
 
     Returns:
         {"retrieval": {mode: {"recall@1", "recall@5", "recall@20", "mrr@20"}}, "answers": {"exact_match",
@@ -63,7 +66,7 @@ def evaluate(
         the top answer's calibration error, with its "reliability" table and "risk_coverage" curve.
     """
     documents, questions = _load(path, limit, seed)
-    readers = default_readers(model_dir, precision)
+    readers = default_readers(model_dir, precision, early_stop_score)
     used = choose_reader({r.name: r for r in readers}, reader, readers[0].name)  # refused before the long ingest
     encoder = encoder or Encoder()
     with tempfile.TemporaryDirectory(prefix="reportqa-eval-") as scratch:

@@ -9,9 +9,11 @@ from qa.readers.sentence import SentenceReader
 from qa.readers.span import SpanReader
 
 
-def default_readers(span_model: Path | None = None, precision: Precision = "auto") -> list[Reader]:
+def default_readers(
+    span_model: Path | None = None, precision: Precision = "auto", early_stop_score: float = 1.0
+) -> list[Reader]:
     """The service's readers, the default first: span (the shipped model unless `span_model`), then sentence."""
-    return [SpanReader(span_model, precision=precision), SentenceReader()]
+    return [SpanReader(span_model, precision=precision, early_stop_score=early_stop_score), SentenceReader()]
 
 
 def choose_reader(readers: dict[str, Reader], name: str | None, default: str) -> Reader:

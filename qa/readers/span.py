@@ -40,6 +40,10 @@ class SpanEvidence:
     features: tuple[float, ...]
 
 
+# A question's candidates by (document id, start, end), each with its answer text.
+Candidates = dict[tuple[str, int, int], tuple[SpanEvidence, str]]
+
+
 class SpanModel:
     """A fine-tuned start/end model: finds each passage's best spans with the evidence for them.
 
@@ -75,21 +79,21 @@ class SpanModel:
 
     def evidence(self, question: str, passages: list[ScoredPassage]) -> list[SpanEvidence]:
         """Every passage's best spans in document offsets, with their calibration features."""
+        return with_question_features(self.candidates(question, passages))
+
+    def candidates(self, question: str, passages: list[ScoredPassage]) -> Candidates:
+        """Every passage's best spans in document offsets, with the features a span has on its own."""
+        found: Candidates = {}
         if not passages:
-            return []
+            return found
         windows = self.windows(question, [scored.passage.text for scored in passages])
         start_logits, end_logits = self._logits(windows)
-        found: dict[tuple[str, int, int], tuple[SpanEvidence, str]] = {}
         for window, starts, ends in zip(windows, start_logits, end_logits, strict=True):
             scored = passages[window.context_index]
             text = scored.passage.text
             for candidate in best_spans(window, starts, ends, self.max_answer_tokens, self.spans_per_passage, text):
-                item = _evidence(scored, candidate)
-                key = (item.span.document_id, item.span.start, item.span.end)
-                # Overlapping passages and windows find the same span: keep its strongest reading.
-                if key not in found or item.features > found[key][0].features:
-                    found[key] = (item, text[candidate.start : candidate.end])
-        return _with_question_features(list(found.values()))
+                keep_strongest(found, _evidence(scored, candidate), text[candidate.start : candidate.end])
+        return found
 
     def windows(self, question: str, texts: list[str]) -> list[Window]:
         """The windows the model reads for `question` over `texts` (see `tokenize_windows`); thread-safe."""
@@ -143,6 +147,9 @@ class SpanReader:
         max_answer_tokens: longest answer in tokens (default 30).
         spans_per_passage: candidates kept from each passage (default 3).
         precision: "auto" (default), "bfloat16", "int8" or "float32"; see `SpanModel`.
+        early_stop_score: read the first passage alone, and the others only when its best answer scores
+            below this (default 1.0: every passage is read; the service's setting is
+            `REPORTQA_READER_EARLY_STOP_SCORE`).
     """
 
     name = "span"
@@ -153,10 +160,12 @@ class SpanReader:
         max_answer_tokens: int = 30,
         spans_per_passage: int = 3,
         precision: Precision = "auto",
+        early_stop_score: float = 1.0,
     ):
         self.model = SpanModel(model_dir, max_answer_tokens, spans_per_passage, precision)
         self.calibration = Calibration.load(self.model.model_dir / "calibration.json")
         self.no_answer_threshold = self.calibration.threshold
+        self.early_stop_score = early_stop_score
 
     def to_dict(self) -> dict:
         return {
@@ -166,10 +175,23 @@ class SpanReader:
             "spans_per_passage": self.model.spans_per_passage,
             "precision": self.model.precision,
             "no_answer_threshold": self.no_answer_threshold,
+            "early_stop_score": self.early_stop_score,
         }
 
     def read(self, question: Question, passages: list[ScoredPassage], max_spans: int) -> list[Span]:
-        evidence = self.model.evidence(question.text, passages)
+        if self.early_stop_score >= 1.0 or len(passages) < 2:
+            return self._scored(self.model.candidates(question.text, passages))[: max_spans * 4]
+        found = self.model.candidates(question.text, passages[:1])
+        spans = self._scored(found)
+        if spans and spans[0].score >= self.early_stop_score:
+            return spans[: max_spans * 4]
+        for item, text in self.model.candidates(question.text, passages[1:]).values():
+            keep_strongest(found, item, text)
+        return self._scored(found)[: max_spans * 4]
+
+    def _scored(self, candidates: Candidates) -> list[Span]:
+        """The candidates as spans scored by the calibration, best first."""
+        evidence = with_question_features(candidates)
         if not evidence:
             return []
         probabilities = self.calibration.probability(np.array([e.features for e in evidence]))
@@ -178,7 +200,7 @@ class SpanReader:
             for e, p in zip(evidence, probabilities.tolist(), strict=True)
         ]
         spans.sort(key=lambda span: -span.score)
-        return spans[: max_spans * 4]
+        return spans
 
 
 def require_weights(folder: Path) -> None:
@@ -199,8 +221,19 @@ def _evidence(scored: ScoredPassage, candidate: SpanCandidate) -> SpanEvidence:
     return SpanEvidence(span, features)
 
 
-def _with_question_features(found: list[tuple[SpanEvidence, str]]) -> list[SpanEvidence]:
+def keep_strongest(found: Candidates, item: SpanEvidence, text: str) -> None:
+    """Add `item` to `found`, or keep the stronger reading where its span is already there.
+
+    Overlapping passages and windows find the same span.
+    """
+    key = (item.span.document_id, item.span.start, item.span.end)
+    if key not in found or item.features > found[key][0].features:
+        found[key] = (item, text)
+
+
+def with_question_features(candidates: Candidates) -> list[SpanEvidence]:
     """Append what a span's own logits cannot say: how it compares with the question's other candidates."""
+    found = list(candidates.values())
     if not found:  # passages with no readable token give no candidates
         return []
     margins = np.array([item.features[0] for item, _ in found])
