@@ -51,11 +51,9 @@ def evaluate(
         compare_encode: also time bare `SentenceTransformer.encode` on the same passages.
         seed: sampling seed (default 0).
         retrieval, answers: measure retrieval recall in each mode; ask and score every question (default True each).
-        model_dir: the span reader's model folder (default: the shipped one).
-        precision: the span reader's arithmetic (default "auto"; see `SpanModel`).
+        model_dir, precision, early_stop_score: the span reader's model folder, arithmetic and early stop
+            (default: the shipped folder, "auto", and 1.0, every passage read; see `SpanReader`).
         passage_tokens, overlap_tokens: how the index splits documents (default the service's, 200 and 48).
-        early_stop_score: the span reader stops after the first passage when its answer scores this
-            (default 1.0: every passage is read; see `SpanReader`).
 
     Returns:
         {"retrieval": {mode: {"recall@1", "recall@5", "recall@20", "mrr@20"}}, "answers": {"exact_match",
