@@ -28,7 +28,8 @@ class Settings(BaseSettings):
         description="Span reader arithmetic: bfloat16, int8 (the model's encoder.int8.onnx) or float32; "
         "auto takes the first this CPU and the model folder allow.",
     )
-    # Chosen on held-out training articles with benchmarks/early_stop.py (BENCHMARKS.md, "Reading less").
+    # Chosen on held-out training articles with benchmarks/early_stop.py
+    # (BENCHMARKS.md, "Stopping after a confident first passage").
     reader_early_stop_score: float = Field(
         0.8,
         ge=0.0,
