@@ -1,13 +1,14 @@
-"""Dense retrieval over a million passages on one box: FAISS flat, FAISS HNSW and Milvus (Lite) HNSW.
+"""Dense retrieval over a million passages on one box: FAISS flat, HNSW and IVF, and Milvus (Lite) HNSW.
 
 Embedding a million passages takes this CPU days, so the collection is made from real ones: every
-paragraph of a SQuAD-format file is embedded once, and each vector is copied with a little Gaussian
-noise (then made unit length again) until there are `--passages` distinct vectors with distinct ids.
-The copies of one paragraph sit close together, so the 50 nearest are nearly tied: a hard case for an
-approximate index. Questions of the same file are the queries, asked one at a time at top 50, as the
-service asks. For each engine it prints the build time, the resident memory it added (Milvus Lite 3
-runs in this process; a server's child process is counted too), retrieval p50/p99, and recall@50
-against exact search (FAISS flat).
+distinct paragraph of the SQuAD-format files is embedded once, and each vector is copied with a little
+Gaussian noise (then made unit length again) until there are `--passages` distinct vectors with distinct
+ids. The copies of one paragraph sit close together, so the 50 nearest are nearly tied: a hard case for a
+graph (HNSW), and an easy one for IVF, whose cells follow the copies. More files give more distinct
+paragraphs and fewer copies of each. Questions of the same files are the queries, asked one at a time at
+top 50, as the service asks. For each engine it prints the build time, the resident memory it added
+(Milvus Lite 3 runs in this process; a server's child process is counted too), retrieval p50/p99, and
+recall@50 against exact search (FAISS flat).
 
 Usage:
     python benchmarks/scale.py ../shared/data/eval/squad-v1.1-dev.json --passages 1000000 \
@@ -33,7 +34,7 @@ TOP = 50
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("file", type=Path)
+    parser.add_argument("files", type=Path, nargs="+", help="SQuAD-format files: their distinct paragraphs")
     parser.add_argument("--passages", type=int, default=1_000_000)
     parser.add_argument("--queries", type=int, default=500)
     parser.add_argument("--noise", type=float, default=0.02, help="per-dimension noise of each copy (default 0.02)")
@@ -45,27 +46,42 @@ def main() -> None:
         default=[128],
         help="FAISS HNSW efSearch values, each measured on the one graph (default 128, the index's default)",
     )
+    parser.add_argument(
+        "--probes",
+        type=int,
+        nargs="+",
+        default=[512],
+        help="FAISS IVF cells scanned, each measured on the one index (default 512, the index's default)",
+    )
+    parser.add_argument(
+        "--kinds", nargs="+", choices=["hnsw", "ivf"], default=["hnsw", "ivf"], help="approximate FAISS indexes"
+    )
     args = parser.parse_args()
 
-    documents, questions = load_squad(args.file)
+    texts: dict[str, None] = {}
+    questions = []
+    for file in args.files:
+        documents, asked = load_squad(file)
+        texts.update(dict.fromkeys(document.text for document in documents))
+        questions += asked
     encoder = Encoder()
-    base = encoder.encode([document.text for document in documents])
+    base = encoder.encode(list(texts))
     vectors = _copies(base, args.passages, args.noise)
     queries = encoder.encode([q.question for q in random.Random(0).sample(questions, args.queries)])
     ids = np.arange(1, len(vectors) + 1, dtype=np.int64)
     report: dict = {"passages": len(vectors), "unique_paragraphs": len(base), "queries": len(queries)}
 
     exact: list[np.ndarray] = []
-    for kind in ("flat", "hnsw"):
+    for kind in ["flat", *args.kinds]:
         before, started = _rss_mib(os.getpid()), time.perf_counter()
         index = VectorIndex(encoder.dimension, kind=kind)
         for first in range(0, len(vectors), 100_000):
             index.add(ids[first : first + 100_000], vectors[first : first + 100_000])
         build_s, rss_mib = time.perf_counter() - started, _rss_mib(os.getpid()) - before
-        for depth in args.search_depths if kind == "hnsw" else [0]:
-            name = f"faiss_{kind}" + (f"_ef{depth}" if depth else "")
-            index.search_depth = depth or index.search_depth
-            found, timings = _ask(index.search, queries)
+        for name, setting, value in _settings(kind, args.search_depths, args.probes):
+            if setting:
+                setattr(index, setting, value)
+            found, timings = ask(index.search, queries)
             exact = exact or found
             report[name] = _figures(build_s, rss_mib, timings, found, exact)
             # Each engine's figures as soon as they are measured: a slow engine later does not lose them.
@@ -74,6 +90,15 @@ def main() -> None:
     if args.milvus_uri:
         report["milvus_hnsw"] = _milvus(args.milvus_uri, encoder.dimension, ids, vectors, queries, exact)
     print(json.dumps(report, indent=2))
+
+
+def _settings(kind: str, search_depths: list[int], probes: list[int]) -> list[tuple[str, str, int]]:
+    """Each search setting to measure on one built index: its name in the report, the attribute, its value."""
+    if kind == "hnsw":
+        return [(f"faiss_hnsw_ef{depth}", "search_depth", depth) for depth in search_depths]
+    if kind == "ivf":
+        return [(f"faiss_ivf_probes{count}", "probes", count) for count in probes]
+    return [("faiss_flat", "", 0)]
 
 
 def _copies(base: np.ndarray, count: int, noise: float) -> np.ndarray:
@@ -98,11 +123,12 @@ def _milvus(uri: str, dimension: int, ids: np.ndarray, vectors: np.ndarray, quer
         passages.insert(rows)
     passages.count()  # waits for what was inserted to be searchable
     build_s = time.perf_counter() - started
-    found, timings = _ask(lambda query, k: passages.dense(query, k, None), queries)
+    found, timings = ask(lambda query, k: passages.dense(query, k, None), queries)
     return _figures(build_s, _milvus_rss_mib() - before, timings, found, exact)
 
 
-def _ask(search, queries: np.ndarray) -> tuple[list[np.ndarray], list[float]]:
+def ask(search, queries: np.ndarray) -> tuple[list[np.ndarray], list[float]]:
+    """Each query's top ids by `search(query, k)`, asked one at a time, and the seconds each took."""
     found, timings = [], []
     for query in queries:
         started = time.perf_counter()

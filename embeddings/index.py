@@ -1,5 +1,6 @@
 """FAISS vector index keyed by passage ids, persisted atomically."""
 
+import math
 import os
 import tempfile
 from pathlib import Path
@@ -8,17 +9,20 @@ from typing import Any
 import faiss
 import numpy as np
 
-# faiss ships type stubs that lack its I/O callbacks and search parameters: those are reached through this.
-faiss_untyped: Any = faiss
+from embeddings.faiss_untyped import faiss_untyped
+from embeddings.ivf import new_ivf, regrown, stored_ids, with_id_lookup
 
-INDEX_KINDS = ("flat", "hnsw")
+INDEX_KINDS = ("flat", "hnsw", "ivf")
 
 
 class VectorIndex:
     """Inner-product search over unit vectors, each stored under an int64 id.
 
-    `flat` is exact search (the default); `hnsw` is approximate and fast on large collections, and
-    rebuilds its graph when vectors are removed, since HNSW cannot delete in place.
+    `flat` is exact search (the default). `hnsw` and `ivf` are approximate and fast on large collections.
+    `hnsw` rebuilds its graph when vectors are removed, since HNSW cannot delete in place. `ivf` scans the
+    cells whose centres are nearest the query; it keeps one cell (exact search) up to 65,536 vectors and
+    learns more cells, about 4 * sqrt(count), when the collection grows past that and each time it has
+    grown fourfold since.
 
     Usage:
         index = VectorIndex(dimension=384)
@@ -28,22 +32,29 @@ class VectorIndex:
 
     Args:
         dimension: vector length.
-        kind: "flat" (default) or "hnsw".
+        kind: "flat" (default), "hnsw" or "ivf".
         hnsw_neighbors: graph degree M for "hnsw" (default 32).
         search_depth: candidates an "hnsw" search keeps (efSearch; default 128, at least k); more finds
             more of the exact nearest at some cost in time. Not saved with the index.
+        probes: cells an "ivf" search scans (nprobe; default 512, at most all of them). Not saved with the
+            index.
     """
 
-    def __init__(self, dimension: int, kind: str = "flat", hnsw_neighbors: int = 32, search_depth: int = 128):
+    def __init__(
+        self, dimension: int, kind: str = "flat", hnsw_neighbors: int = 32, search_depth: int = 128, probes: int = 512
+    ):
         if kind not in INDEX_KINDS:
             raise ValueError(f"index kind must be one of {INDEX_KINDS}, not {kind!r}")
         self.dimension = dimension
         self.kind = kind
         self.hnsw_neighbors = hnsw_neighbors
         self.search_depth = search_depth
+        self.probes = probes
         self._index = self._empty()
 
-    def _empty(self) -> faiss.IndexIDMap2:
+    def _empty(self) -> faiss.IndexIDMap2 | faiss.IndexIVFFlat:
+        if self.kind == "ivf":
+            return new_ivf(self.dimension, 1, np.zeros((0, self.dimension), np.float32))
         inner: faiss.Index
         if self.kind == "hnsw":
             hnsw = faiss.IndexHNSWFlat(self.dimension, self.hnsw_neighbors, faiss.METRIC_INNER_PRODUCT)
@@ -52,11 +63,18 @@ class VectorIndex:
             inner = faiss.IndexFlatIP(self.dimension)
         return faiss.IndexIDMap2(inner)
 
+    @property
+    def cells(self) -> int:
+        """The IVF cells the vectors are spread over (1 for the other kinds)."""
+        return int(self._index.nlist) if isinstance(self._index, faiss.IndexIVFFlat) else 1
+
     def __len__(self) -> int:
         return int(self._index.ntotal)
 
     def ids(self) -> np.ndarray:
         """All stored ids, as int64."""
+        if isinstance(self._index, faiss.IndexIVFFlat):
+            return stored_ids(self._index)
         return faiss.vector_to_array(self._index.id_map).astype(np.int64)
 
     def add(self, ids: np.ndarray, vectors: np.ndarray) -> None:
@@ -64,6 +82,8 @@ class VectorIndex:
             raise ValueError(f"{len(ids)} ids for {len(vectors)} vectors")
         if len(ids):
             self._index.add_with_ids(np.ascontiguousarray(vectors, dtype=np.float32), np.asarray(ids, np.int64))
+        if isinstance(self._index, faiss.IndexIVFFlat):
+            self._index = regrown(self._index)
 
     def remove(self, ids: np.ndarray) -> None:
         ids = np.asarray(ids, dtype=np.int64)
@@ -71,6 +91,10 @@ class VectorIndex:
             return
         if self.kind == "flat":
             self._index.remove_ids(faiss.IDSelectorBatch(ids))
+            return
+        if isinstance(self._index, faiss.IndexIVFFlat):
+            # The id table removes by a list of ids only.
+            self._index.remove_ids(faiss_untyped.IDSelectorArray(ids))
             return
         # HNSW cannot delete: rebuild from the vectors that stay.
         kept = np.setdiff1d(self.ids(), ids)
@@ -96,6 +120,11 @@ class VectorIndex:
         params = None
         if self.kind == "hnsw":
             params = faiss_untyped.SearchParametersHNSW(sel=selector, efSearch=max(self.search_depth, k))
+        elif isinstance(self._index, faiss.IndexIVFFlat):
+            # A filter keeping a share of the ids scans as many more cells, so that about as many of them are
+            # compared; a small one scans every cell, which is exact, and cheap since ids outside it are skipped.
+            probes = self.probes if allowed_ids is None else math.ceil(self.probes * len(self) / len(allowed_ids))
+            params = faiss_untyped.SearchParametersIVF(sel=selector, nprobe=min(probes, self._index.nlist))
         elif selector is not None:
             params = faiss_untyped.SearchParameters(sel=selector)
         scores, ids = self._index.search(query.reshape(1, -1).astype(np.float32), k, params=params)
@@ -121,10 +150,13 @@ class VectorIndex:
     def load(cls, path: Path, hnsw_neighbors: int = 32) -> "VectorIndex":
         with open(path, "rb") as handle:
             raw: Any = faiss.read_index(faiss_untyped.PyCallbackIOReader(handle.read))
-        if not isinstance(raw, faiss.IndexIDMap2):
-            raw = faiss.downcast_index(raw)
-        inner = faiss.downcast_index(raw.index)
-        kind = "hnsw" if isinstance(inner, faiss.IndexHNSWFlat) else "flat"
+        if isinstance(raw, faiss.IndexIVFFlat):
+            kind = "ivf"
+            with_id_lookup(raw)
+        else:
+            if not isinstance(raw, faiss.IndexIDMap2):
+                raw = faiss.downcast_index(raw)
+            kind = "hnsw" if isinstance(faiss.downcast_index(raw.index), faiss.IndexHNSWFlat) else "flat"
         index = cls(raw.d, kind=kind, hnsw_neighbors=hnsw_neighbors)
         index._index = raw
         return index

@@ -18,7 +18,7 @@ class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="REPORTQA_")
 
     index_dir: Path = Field(Path("index"), description="Folder holding the store and the vector index.")
-    index_kind: Literal["flat", "hnsw"] = Field("flat", description="Vector index for a new index directory.")
+    index_kind: Literal["flat", "hnsw", "ivf"] = Field("flat", description="Vector index for a new index directory.")
     no_answer_threshold: float | None = Field(
         None, ge=0.0, le=1.0, description="Lowest score an answer may have; unset: each reader's own threshold."
     )

@@ -107,17 +107,18 @@ def test_a_failed_write_leaves_store_and_vectors_as_they_were(
     assert np.array_equal(_saved_vector_ids(corpus_index.index_dir), before)
 
 
-def test_hnsw_index_deletes_and_reopens_with_its_kind(tmp_path: Path, encoder: Encoder) -> None:
-    index = EmbeddedIndex(tmp_path / "hnsw", encoder, kind="hnsw")
+@pytest.mark.parametrize("kind", ["hnsw", "ivf"])
+def test_approximate_index_deletes_and_reopens_with_its_kind(tmp_path: Path, encoder: Encoder, kind: str) -> None:
+    index = EmbeddedIndex(tmp_path / kind, encoder, kind=kind)
     ingest_paths(index, [CORPUS], show_progress=False)
     question = "Who is the Russian defence minister?"
     assert index.retrieve(question, encoder.encode([question])[0], 1)[0].passage.document_id == SPUTNIK_ID
     index.delete_document(TASS_ID)
     remaining = _stored_ids(index.index_dir)
     index.close()
-    EmbeddedIndex(tmp_path / "hnsw", encoder)  # the kind comes from the saved index
-    saved = VectorIndex.load(tmp_path / "hnsw" / VECTORS_FILE)
-    assert saved.kind == "hnsw" and np.array_equal(np.sort(saved.ids()), remaining)
+    EmbeddedIndex(tmp_path / kind, encoder)  # the kind comes from the saved index
+    saved = VectorIndex.load(tmp_path / kind / VECTORS_FILE)
+    assert saved.kind == kind and np.array_equal(np.sort(saved.ids()), remaining)
 
 
 @pytest.mark.parametrize("damage", ["corrupt", "missing"])

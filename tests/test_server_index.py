@@ -150,6 +150,20 @@ def test_vectors_are_unit_length_in_milvus(database_url: str, milvus_uri: str, e
     assert np.isclose(hits[0].score, 1.0, atol=0.02)
 
 
+@pytest.mark.parametrize("kind", ["hnsw", "ivf"])
+def test_approximate_vector_search_in_milvus(
+    database_url: str,  # noqa: F811
+    milvus_uri: str,  # noqa: F811
+    encoder: Encoder,
+    kind: str,
+) -> None:
+    index = ServerIndex(database_url, milvus_uri, encoder, kind=kind)
+    index.add_documents([SHOIGU, HARBOUR])
+    question = "Who is the harbour master of Kotor?"
+    hits = index.retrieve(question, encoder.encode([question])[0], top_k=2, mode="dense")
+    assert [hit.passage.document_id for hit in hits] == ["harbour", "shoigu"]
+
+
 def test_the_api_names_an_unreachable_engine_in_a_503(
     database_url: str,  # noqa: F811
     milvus_uri: str,  # noqa: F811

@@ -12,8 +12,14 @@ from qa.models import Filters
 
 _TEXT_BYTES = 65_535  # Milvus's longest VARCHAR
 _WRITE_BATCH = 1_000
-_VECTOR_INDEXES = {"flat": ("FLAT", {}), "hnsw": ("HNSW", {"M": 32, "efConstruction": 200})}
-_SEARCH_PARAMS = {"flat": {}, "hnsw": {"ef": 256}}
+_VECTOR_INDEXES = {
+    "flat": ("FLAT", {}),
+    "hnsw": ("HNSW", {"M": 32, "efConstruction": 200}),
+    # Milvus learns the cells of each sealed segment (at most about a million vectors of this size).
+    "ivf": ("IVF_FLAT", {"nlist": 1024}),
+}
+# A quarter of the cells, as FAISS's default scans of 2,048 (BENCHMARKS.md, "A million passages with IVF").
+_SEARCH_PARAMS = {"flat": {}, "hnsw": {"ef": 256}, "ivf": {"nprobe": 256}}
 _EMPTY = (np.zeros(0, np.int64), np.zeros(0, np.float32))
 
 
@@ -47,7 +53,7 @@ class MilvusPassages:
         uri: Milvus's address, or a Milvus Lite file (`REPORTQA_MILVUS_URI`).
         dimension: the passage vectors' length.
         name: the collection alias (default "reportqa_passages").
-        kind: "flat" (exact, default) or "hnsw" vector search.
+        kind: "flat" (exact, default), "hnsw" or "ivf" vector search.
         token: Milvus credentials, "user:password" or an API key (default none).
         timeout_s: how long each call may take before Milvus counts as unreachable (default 30).
 

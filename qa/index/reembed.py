@@ -23,7 +23,7 @@ def reembed_store(store: DocumentStore, encoder: Encoder, kind: str, vectors_pat
     Args:
         store: the index's store.
         encoder: the new model.
-        kind: "flat" or "hnsw", the vectors file's kind.
+        kind: "flat", "hnsw" or "ivf", the vectors file's kind.
         vectors_path: where the vectors file is saved.
 
     Returns:

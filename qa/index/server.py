@@ -53,7 +53,7 @@ class ServerIndex(Index):
         milvus_uri: Milvus's address or a Milvus Lite file (`REPORTQA_MILVUS_URI`).
         encoder: the embedder of passages (and of the questions asked of them).
         collection: the Milvus collection alias (default "reportqa_passages").
-        kind: "flat" (exact, default) or "hnsw" vector search, for a new collection.
+        kind: "flat" (exact, default), "hnsw" or "ivf" vector search, for a new collection.
         milvus_token: Milvus credentials (default none).
         splitter_tokens: passage length in embedder tokens (default 200).
         overlap_tokens: passage overlap in embedder tokens (default 48).
