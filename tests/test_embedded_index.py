@@ -116,9 +116,13 @@ def test_approximate_index_deletes_and_reopens_with_its_kind(tmp_path: Path, enc
     index.delete_document(TASS_ID)
     remaining = _stored_ids(index.index_dir)
     index.close()
-    EmbeddedIndex(tmp_path / kind, encoder)  # the kind comes from the saved index
+    EmbeddedIndex(tmp_path / kind, encoder).close()  # the kind comes from the saved index
     saved = VectorIndex.load(tmp_path / kind / VECTORS_FILE)
     assert saved.kind == kind and np.array_equal(np.sort(saved.ids()), remaining)
+    # A rebuild (`REPORTQA_INDEX_KIND=flat reportqa reindex`) takes the kind it is given.
+    EmbeddedIndex(tmp_path / kind, encoder, kind="flat", repair=True).close()
+    rebuilt = VectorIndex.load(tmp_path / kind / VECTORS_FILE)
+    assert rebuilt.kind == "flat" and np.array_equal(np.sort(rebuilt.ids()), remaining)
 
 
 @pytest.mark.parametrize("damage", ["corrupt", "missing"])

@@ -45,7 +45,8 @@ class EmbeddedIndex(Index):
     Args:
         index_dir: where the index lives (created when missing).
         encoder: the embedder of passages (and of the questions asked of them).
-        kind: "flat" (exact, default), "hnsw" or "ivf", for a new index; an existing one keeps its kind.
+        kind: "flat" (exact, default), "hnsw" or "ivf", for a new index and for a rebuild (`repair`, as
+            `reportqa reindex` does); an existing one opened otherwise keeps its kind.
         splitter_tokens: passage length in embedder tokens (default 200).
         overlap_tokens: passage overlap in embedder tokens (default 48).
         repair: rebuild the vectors from the store instead of loading them (`reportqa reindex`).
