@@ -1,4 +1,4 @@
-"""Dense retrieval over a million passages on one box: FAISS flat, HNSW and IVF, and Milvus (Lite) HNSW.
+"""Dense retrieval over a million passages on one box: FAISS flat, HNSW and IVF, and Milvus (Lite) HNSW or IVF.
 
 Embedding a million passages takes this CPU days, so the collection is made from real ones: every
 distinct paragraph of the SQuAD-format files is embedded once, and each vector is copied with a little
@@ -39,6 +39,7 @@ def main() -> None:
     parser.add_argument("--queries", type=int, default=500)
     parser.add_argument("--noise", type=float, default=0.02, help="per-dimension noise of each copy (default 0.02)")
     parser.add_argument("--milvus-uri", help="also measure Milvus (a Milvus Lite file, or a server)")
+    parser.add_argument("--milvus-kind", choices=["hnsw", "ivf"], default="ivf", help="its vector index (default ivf)")
     parser.add_argument(
         "--search-depths",
         type=int,
@@ -88,7 +89,9 @@ def main() -> None:
             print(json.dumps({name: report[name]}), flush=True)
         del index
     if args.milvus_uri:
-        report["milvus_hnsw"] = _milvus(args.milvus_uri, encoder.dimension, ids, vectors, queries, exact)
+        report[f"milvus_{args.milvus_kind}"] = _milvus(
+            args.milvus_uri, args.milvus_kind, encoder.dimension, ids, vectors, queries, exact
+        )
     print(json.dumps(report, indent=2))
 
 
@@ -111,9 +114,11 @@ def _copies(base: np.ndarray, count: int, noise: float) -> np.ndarray:
     return vectors
 
 
-def _milvus(uri: str, dimension: int, ids: np.ndarray, vectors: np.ndarray, queries: np.ndarray, exact) -> dict:
+def _milvus(
+    uri: str, kind: str, dimension: int, ids: np.ndarray, vectors: np.ndarray, queries: np.ndarray, exact
+) -> dict:
     started = time.perf_counter()
-    passages = MilvusPassages(uri, dimension, name="scale_benchmark", kind="hnsw")
+    passages = MilvusPassages(uri, dimension, name="scale_benchmark", kind=kind)
     before = _milvus_rss_mib()
     for first in range(0, len(vectors), 10_000):
         rows = [
