@@ -89,9 +89,8 @@ def main() -> None:
             print(json.dumps({name: report[name]}), flush=True)
         del index
     if args.milvus_uri:
-        report[f"milvus_{args.milvus_kind}"] = _milvus(
-            args.milvus_uri, args.milvus_kind, encoder.dimension, ids, vectors, queries, exact
-        )
+        engine = _milvus(args.milvus_uri, args.milvus_kind, encoder.dimension, ids, vectors, queries, exact)
+        report[f"milvus_{args.milvus_kind}"] = engine
     print(json.dumps(report, indent=2))
 
 
