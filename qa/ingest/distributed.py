@@ -51,7 +51,7 @@ def ingest_on_ray(
     except ImportError:
         raise ValueError("ingesting on Ray needs the `scale` extra: pip install 'reportqa[scale]'") from None
     if not ray.is_initialized():
-        ray.init(num_cpus=None if _has_cluster() else workers, include_dashboard=False, log_to_driver=False)
+        start_ray(ray, workers)
     ray.data.DataContext.get_current().execution_options.preserve_order = True
     ray.data.DataContext.get_current().enable_progress_bars = False
     found = discover(list(paths))
@@ -74,6 +74,19 @@ def ingest_on_ray(
         passages = [pickle.loads(blob) for blob in batch["passages"]]  # made by _Embedder, in this package
         record(report, index.add_documents(written, embedded=passages))
     return report
+
+
+def start_ray(ray: Any, workers: int) -> None:
+    """Join the cluster RAY_ADDRESS names, else start a local Ray with `workers` CPUs. A start that misses
+    Ray's own 30-second limit for its node (seen on a busy two-core machine) is tried once more."""
+    for attempt in (1, 2):
+        try:
+            ray.init(num_cpus=None if _has_cluster() else workers, include_dashboard=False, log_to_driver=False)
+            return
+        except Exception as error:  # Ray raises a bare Exception for this
+            if attempt == 2 or "timed out during startup" not in str(error):
+                raise
+            ray.shutdown()
 
 
 def _has_cluster() -> bool:
