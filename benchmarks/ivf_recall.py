@@ -18,7 +18,7 @@ import time
 from pathlib import Path
 
 import numpy as np
-from scale import TOP, ask
+from scale import TOP, ask, recall_against
 
 from embeddings.encoder import Encoder
 from embeddings.index import VectorIndex
@@ -63,8 +63,7 @@ def main() -> None:
     for probes in args.probes:
         index.probes = probes
         found, timings = ask(index.search, queries)
-        recall = np.mean([np.intersect1d(f, e).size / len(e) for f, e in zip(found, nearest, strict=True)])
-        row = {"probes": probes, f"recall@{TOP}": round(float(recall), 4)}
+        row = {"probes": probes, f"recall@{TOP}": round(recall_against(found, nearest), 4)}
         row["p50_ms"] = round(1000 * float(np.median(timings)), 2)
         print(json.dumps(row), flush=True)
 

@@ -141,15 +141,20 @@ def ask(search, queries: np.ndarray) -> tuple[list[np.ndarray], list[float]]:
     return found, timings
 
 
+def recall_against(found: list[np.ndarray], exact: list[np.ndarray]) -> float:
+    """The mean share of each query's exact nearest ids that `found` holds."""
+    return float(np.mean([len(np.intersect1d(f, e)) / max(1, len(e)) for f, e in zip(found, exact, strict=True)]))
+
+
 def _figures(build_s: float, rss_mib: float, timings: list[float], found: list, exact: list) -> dict:
-    recall = np.mean([len(np.intersect1d(f, e)) / max(1, len(e)) for f, e in zip(found, exact, strict=True)])
+    recall = recall_against(found, exact)
     milliseconds = 1000 * np.array(timings)
     return {
         "build_s": round(build_s, 1),
         "rss_added_mib": round(rss_mib),
         "p50_ms": round(float(np.percentile(milliseconds, 50)), 2),
         "p99_ms": round(float(np.percentile(milliseconds, 99)), 2),
-        f"recall@{TOP}_vs_exact": round(float(recall), 4),
+        f"recall@{TOP}_vs_exact": round(recall, 4),
     }
 
 

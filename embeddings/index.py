@@ -54,7 +54,7 @@ class VectorIndex:
 
     def _empty(self) -> faiss.IndexIDMap2 | faiss.IndexIVFFlat:
         if self.kind == "ivf":
-            return new_ivf(self.dimension, 1, np.zeros((0, self.dimension), np.float32))
+            return new_ivf(self.dimension)
         inner: faiss.Index
         if self.kind == "hnsw":
             hnsw = faiss.IndexHNSWFlat(self.dimension, self.hnsw_neighbors, faiss.METRIC_INNER_PRODUCT)

@@ -22,27 +22,24 @@ def cells_for(count: int) -> int:
     return int(2 ** round(math.log2(4 * math.sqrt(count))))
 
 
-def new_ivf(dimension: int, cells: int, sample: np.ndarray) -> faiss.IndexIVFFlat:
-    """An empty IVF index with `cells` cells learnt from `sample` (unused for one cell)."""
+def new_ivf(dimension: int, cells: int = 1, sample: np.ndarray | None = None) -> faiss.IndexIVFFlat:
+    """An empty IVF index: one cell (default), or `cells` cells learnt by k-means from `sample`."""
     quantizer = faiss.IndexFlatIP(dimension)
     index = faiss.IndexIVFFlat(quantizer, dimension, cells, faiss.METRIC_INNER_PRODUCT)
-    if cells == 1:
+    if sample is None:
         # One cell needs no k-means: every vector belongs to it whatever its centre.
         quantizer.add(np.zeros((1, dimension), np.float32))
         index.is_trained = True
     else:
-        count = min(len(sample), TRAINING_VECTORS_PER_CELL * cells)
-        chosen = np.random.default_rng(0).choice(len(sample), count, replace=False)
-        index.train(np.ascontiguousarray(sample[np.sort(chosen)]))
+        index.train(np.ascontiguousarray(sample))
     with_id_lookup(index)
     return index
 
 
-def with_id_lookup(index: faiss.IndexIVFFlat) -> faiss.IndexIVFFlat:
+def with_id_lookup(index: faiss.IndexIVFFlat) -> None:
     """Keep a hash table from id to place, so that removing and reading vectors by id needs no scan."""
     untyped: Any = index
     untyped.set_direct_map_type(faiss_untyped.DirectMap.Hashtable)
-    return index
 
 
 def cells_of(index: faiss.IndexIVFFlat) -> Iterator[tuple[np.ndarray, np.ndarray]]:
